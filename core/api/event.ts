@@ -11,7 +11,11 @@ export interface Fields {
 export interface BeatEvent {
   timestamp: Date;
   fields: Fields;
-  /** Routing hints for outputs (e.g. `pipeline`, `index`, `op_type`); never serialised. */
+  /**
+   * Routing hints for outputs, never serialised: `pipeline`, `index`, and `_id` (the
+   * Elasticsearch output sends it as the document id, so a re-send after a timeout is
+   * answered 409 instead of indexing twice).
+   */
   meta?: Record<string, string>;
 }
 

@@ -1,0 +1,394 @@
+import type { Logger } from 'pino';
+import type { BeatInfo } from '../api/dataset.js';
+import type { BeatEvent, Fields } from '../api/event.js';
+import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
+import type { BatchResult, Output } from '../api/output.js';
+import { ProcessorError, type Processor } from '../processors/index.js';
+import type { DrainResult, Pipeline } from './api.js';
+import { makeBeatFields } from './beat-fields.js';
+import { LogThrottle } from './log-throttle.js';
+import { Ring } from './ring.js';
+
+export interface PipelineOptions {
+  /** `queue.mem.*`: capacity, and when a batch is handed to the output. */
+  queue: { events: number; flushMinEvents: number; flushTimeoutMs: number };
+  processors: Processor[];
+  output: Output;
+  metrics: MetricsRegistry;
+  logger: Logger;
+  info: BeatInfo;
+  /** Global `fields`, `fields_under_root`, `tags` settings. */
+  fields?: Fields;
+  fieldsUnderRoot?: boolean;
+  tags?: string[];
+  /** The beat's `name` setting for agent.name and host.name (default: the hostname). */
+  name?: string;
+  /** agent.ephemeral_id; pass the one monitoring shows (default: a fresh UUID). */
+  ephemeralId?: string;
+  /** Batches in flight to the output at once (beats' `worker`). Default 1. */
+  worker?: number;
+  /** Largest batch handed to the output (beats' `bulk_max_size`). Default 1600. */
+  batchMaxEvents?: number;
+}
+
+export const DEFAULT_BATCH_MAX_EVENTS = 1600;
+
+/** The rejection of `publish` once the pipeline is closed (the event is counted as dropped). */
+export class PipelineClosedError extends Error {
+  constructor() {
+    super('the pipeline is closed');
+    this.name = 'PipelineClosedError';
+  }
+}
+
+interface Waiter {
+  event: BeatEvent;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface Batch {
+  events: BeatEvent[];
+  /** Set when close() gave up on this batch; its late result must not be counted again. */
+  abandoned: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The memory queue between datasets and the one output, as beats' memqueue behaves:
+ * bounded (events queued + in flight ≤ `queue.events`), FIFO, batches handed over once
+ * `flushMinEvents` are queued or the oldest waited `flushTimeoutMs`.
+ *
+ * Accounting: every event handed to publish/tryPublish is counted in `events.total` exactly
+ * once, at the moment it lands in exactly one of filtered, dropped or active; active ones
+ * later move to acked or failed. So at every instant
+ *   total = filtered + dropped + active + acked + failed.
+ */
+class MemoryPipeline implements Pipeline {
+  private readonly ring: Ring<BeatEvent>;
+  private readonly max: number;
+  private readonly threshold: number;
+  private readonly immediate: boolean;
+  private readonly timeoutMs: number;
+  private readonly batchMax: number;
+  private readonly workers: number;
+  private readonly processors: Processor[];
+  private readonly addBeatFields: (event: BeatEvent) => void;
+  private readonly output: Output;
+  private readonly logger: Logger;
+  private readonly p: MetricsNamespace;
+  private readonly o: MetricsNamespace;
+  private readonly abort = new AbortController();
+  private readonly processorErrorLogs: LogThrottle[];
+  private readonly badEventLog: LogThrottle;
+
+  private waiters: Array<Waiter | undefined> = [];
+  private waitHead = 0;
+  private readonly inFlight = new Set<Batch>();
+  private active = 0;
+  private closed = false;
+  private closing: Promise<DrainResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  private onIdle: (() => void) | undefined;
+
+  constructor(opts: PipelineOptions) {
+    const { events, flushMinEvents, flushTimeoutMs } = opts.queue;
+    if (!Number.isInteger(events) || events < 1) throw new RangeError(`queue.mem.events must be an integer >= 1, got ${events}`);
+    if (!(flushMinEvents >= 0)) throw new RangeError(`queue.mem.flush.min_events must be >= 0, got ${flushMinEvents}`);
+    if (!(flushTimeoutMs >= 0)) throw new RangeError(`queue.mem.flush.timeout must be >= 0, got ${flushTimeoutMs}`);
+    this.max = events;
+    this.batchMax = Math.max(1, Math.floor(opts.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS));
+    this.threshold = Math.max(1, Math.min(flushMinEvents, events, this.batchMax));
+    this.immediate = flushTimeoutMs === 0 || flushMinEvents <= 1;
+    this.timeoutMs = flushTimeoutMs;
+    this.workers = Math.max(1, Math.floor(opts.worker ?? 1));
+    this.ring = new Ring(events);
+    this.processors = opts.processors;
+    this.output = opts.output;
+    this.logger = opts.logger;
+    this.addBeatFields = makeBeatFields(opts.info, {
+      fields: opts.fields,
+      fieldsUnderRoot: opts.fieldsUnderRoot,
+      tags: opts.tags,
+      name: opts.name,
+      ephemeralId: opts.ephemeralId,
+    });
+    this.processorErrorLogs = opts.processors.map(() => new LogThrottle(opts.logger, 'warn'));
+    this.badEventLog = new LogThrottle(opts.logger, 'error');
+
+    this.p = opts.metrics.namespace('pipeline');
+    this.o = opts.metrics.namespace('output');
+    for (const k of ['events.total', 'events.filtered', 'events.dropped', 'events.published', 'events.acked', 'events.failed', 'processors.errors']) this.p.inc(k, 0);
+    for (const k of ['events.batches', 'events.total', 'events.acked', 'events.dropped']) this.o.inc(k, 0);
+    this.p.set('queue.max_events', events);
+    this.setGauges();
+  }
+
+  publish(event: BeatEvent): Promise<void> {
+    if (this.closed) {
+      this.countDropped(1);
+      return Promise.reject(new PipelineClosedError());
+    }
+    const e = this.process(event);
+    if (e === null) return RESOLVED;
+    if (this.waitHead === this.waiters.length && this.active < this.max) {
+      this.admit(e);
+      this.dispatch();
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ event: e, resolve, reject });
+    });
+  }
+
+  tryPublish(event: BeatEvent): boolean {
+    if (this.closed) {
+      this.countDropped(1);
+      return false;
+    }
+    const e = this.process(event);
+    if (e === null) return true;
+    if (this.waitHead === this.waiters.length && this.active < this.max) {
+      this.admit(e);
+      this.dispatch();
+      return true;
+    }
+    this.countDropped(1);
+    return false;
+  }
+
+  close(timeoutMs: number): Promise<DrainResult> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<DrainResult> {
+    const deadline = performance.now() + timeoutMs;
+    this.closed = true;
+    this.clearTimer();
+    this.dispatch(); // closed: flush everything queued, whatever flush.min_events/timeout say
+    const drained = await this.idle(timeoutMs);
+    let undelivered = 0;
+    if (!drained) {
+      this.abort.abort(new Error('shutdown timeout'));
+      const queued = this.ring.take(this.ring.length).length;
+      let inFlight = 0;
+      for (const b of this.inFlight) {
+        b.abandoned = true;
+        inFlight += b.events.length;
+      }
+      this.inFlight.clear();
+      const waiting = this.waiters.length - this.waitHead;
+      for (let i = this.waitHead; i < this.waiters.length; i++) this.waiters[i]!.reject(new PipelineClosedError());
+      this.waiters = [];
+      this.waitHead = 0;
+      undelivered = queued + inFlight + waiting;
+      this.active = 0;
+      this.p.inc('events.total', waiting);
+      this.p.inc('events.dropped', undelivered);
+      this.setGauges();
+      this.logger.warn(
+        { undelivered, queued, in_flight: inFlight, waiting, timeout_ms: timeoutMs },
+        `shutdown: ${undelivered} events were not delivered within ${timeoutMs} ms and are counted as dropped`,
+      );
+    }
+    // The output gets what is left of the budget (at least a second) to close; a stuck
+    // close must not hold procbeat's shutdown forever.
+    const budget = Math.max(1000, deadline - performance.now());
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      this.output.close().then(
+        () => 'closed' as const,
+        (err: unknown) => {
+          this.logger.error({ err, output: this.output.name }, 'closing the output failed');
+          return 'failed' as const;
+        },
+      ),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), budget);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.logger.error({ output: this.output.name, timeout_ms: budget }, 'the output did not close in time; giving up on it');
+    return { undelivered };
+  }
+
+  /** Resolves true once nothing is queued, waiting or in flight; false after `timeoutMs`. */
+  private idle(timeoutMs: number): Promise<boolean> {
+    if (this.isIdle()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => {
+        this.onIdle = undefined;
+        resolve(false);
+      }, Math.max(0, timeoutMs));
+      this.onIdle = () => {
+        clearTimeout(t);
+        this.onIdle = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  private isIdle(): boolean {
+    return this.active === 0 && this.waitHead === this.waiters.length;
+  }
+
+  /** Beat fields, then the processors in order. Null: filtered (or unusable), already counted. */
+  private process(event: BeatEvent): BeatEvent | null {
+    if (!(event?.timestamp instanceof Date) || typeof event.fields !== 'object' || event.fields === null) {
+      this.badEventLog.log({ event_keys: event ? Object.keys(event) : [] }, 'dropping a malformed event (needs a Date timestamp and a fields object)');
+      this.countDropped(1);
+      return null;
+    }
+    this.addBeatFields(event);
+    let cur = event;
+    for (let i = 0; i < this.processors.length; i++) {
+      const proc = this.processors[i]!;
+      try {
+        const next = proc.run(cur);
+        if (next === null) {
+          this.p.inc('events.total');
+          this.p.inc('events.filtered');
+          return null;
+        }
+        cur = next;
+      } catch (err) {
+        this.p.inc('processors.errors');
+        if (err instanceof ProcessorError) {
+          this.processorErrorLogs[i]!.log({ processor: proc.name, index: i }, `processor ${proc.name}: ${err.message}`);
+          if (err.event === null) {
+            this.p.inc('events.total');
+            this.p.inc('events.filtered');
+            return null;
+          }
+          cur = err.event;
+        } else {
+          this.processorErrorLogs[i]!.log({ processor: proc.name, index: i, err }, `processor ${proc.name} failed; the event goes on without it`);
+        }
+      }
+    }
+    return cur;
+  }
+
+  private countDropped(n: number): void {
+    this.p.inc('events.total', n);
+    this.p.inc('events.dropped', n);
+  }
+
+  private admit(event: BeatEvent): void {
+    this.ring.push(event, performance.now());
+    this.active++;
+    this.p.inc('events.total');
+    this.setGauges();
+  }
+
+  private admitWaiters(): void {
+    let admitted = false;
+    while (this.waitHead < this.waiters.length && this.active < this.max) {
+      const w = this.waiters[this.waitHead]!;
+      this.waiters[this.waitHead++] = undefined;
+      this.admit(w.event);
+      w.resolve();
+      admitted = true;
+    }
+    if (this.waitHead === this.waiters.length) {
+      this.waiters = [];
+      this.waitHead = 0;
+    } else if (this.waitHead > 1024 && this.waitHead * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.waitHead);
+      this.waitHead = 0;
+    }
+    if (admitted) this.dispatch();
+  }
+
+  private setGauges(): void {
+    this.p.set('events.active', this.active);
+    this.p.set('queue.filled.events', this.active);
+  }
+
+  /** Hands batches to the output while workers are free and a flush rule says so. */
+  private dispatch(): void {
+    while (this.inFlight.size < this.workers && this.ring.length > 0) {
+      const oldest = this.ring.oldestSince()!;
+      const now = performance.now();
+      const ready = this.closed || this.immediate || this.ring.length >= this.threshold || now - oldest >= this.timeoutMs;
+      if (!ready) {
+        this.armTimer(oldest + this.timeoutMs - now);
+        return;
+      }
+      this.send(this.ring.take(this.batchMax));
+    }
+    if (this.ring.length === 0) this.clearTimer();
+  }
+
+  private armTimer(inMs: number): void {
+    const due = performance.now() + inMs;
+    if (this.timer && this.timerDue <= due) return;
+    this.clearTimer();
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.dispatch();
+    }, Math.max(1, Math.ceil(inMs)));
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private send(events: BeatEvent[]): void {
+    const batch: Batch = { events, abandoned: false };
+    this.inFlight.add(batch);
+    this.p.inc('events.published', events.length);
+    this.o.inc('events.batches');
+    this.o.inc('events.total', events.length);
+    let result: Promise<BatchResult>;
+    try {
+      result = this.output.publish(events, this.abort.signal);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (r) => this.settle(batch, r),
+      (err: unknown) => {
+        if (batch.abandoned) return;
+        this.logger.error({ err, output: this.output.name, events: events.length }, `output ${this.output.name} failed a batch; its ${events.length} events are counted as failed`);
+        this.settle(batch, { acked: 0, dropped: events.length });
+      },
+    );
+  }
+
+  private settle(batch: Batch, r: BatchResult): void {
+    if (batch.abandoned) return; // already counted as dropped by close()
+    this.inFlight.delete(batch);
+    const n = batch.events.length;
+    let acked = r?.acked;
+    let dropped = r?.dropped;
+    const valid = Number.isInteger(acked) && Number.isInteger(dropped) && acked >= 0 && dropped >= 0 && acked + dropped === n;
+    if (!valid) {
+      this.logger.error(
+        { output: this.output.name, acked, dropped, events: n },
+        `output ${this.output.name} reported acked+dropped != batch size (a bug in the output); the difference is counted as dropped`,
+      );
+      acked = Number.isFinite(acked) ? Math.min(n, Math.max(0, Math.floor(acked))) : 0;
+      dropped = n - acked;
+    }
+    this.p.inc('events.acked', acked);
+    this.p.inc('events.failed', dropped);
+    this.o.inc('events.acked', acked);
+    this.o.inc('events.dropped', dropped);
+    this.active -= n;
+    this.setGauges();
+    this.admitWaiters();
+    this.dispatch();
+    if (this.onIdle && this.isIdle()) this.onIdle();
+  }
+}
+
+/** The pipeline the runner publishes into; see MemoryPipeline for the flush and accounting rules. */
+export function createPipeline(opts: PipelineOptions): Pipeline {
+  return new MemoryPipeline(opts);
+}

@@ -1,0 +1,2 @@
+export { registerDataset, findDataset, knownModules, datasetsOf, datasetId } from './registry.js';
+export { planDatasets, type DatasetPlan } from './plan.js';

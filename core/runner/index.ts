@@ -1,0 +1,2 @@
+export { Runner, runFor, type RunnerOptions, type StopResult } from './runner.js';
+export { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
