@@ -67,6 +67,77 @@ export interface ExecutableFacts {
   /** The exec changed privileges because of a setuid / setgid bit. */
   setuid?: boolean;
   setgid?: boolean;
+  /** Owner, group and size of the executable file (record fields exe_uid, exe_gid, exe_size; a stat for procfs). */
+  uid?: number;
+  gid?: number;
+  size?: number;
+  /** The kernel changed privileges at this exec (set-id bits or file capabilities: QF exec flag PRIV_CHANGED). */
+  privilegesChanged?: boolean;
+}
+
+/**
+ * Another process this event's process is related to (parent, group / session / entry leader),
+ * as the enrichment's process table knows it. `startBootNs` feeds the same entity_id function
+ * the process itself uses, so the ids are equal wherever one process is named.
+ */
+export interface RelatedProcess {
+  pid: number;
+  vpid?: number;
+  startBootNs?: bigint;
+  start?: Date;
+  name?: string;
+  executable?: string;
+  args?: string[];
+  cwd?: string;
+  creds?: Credentials;
+  tty?: { major: number; minor: number };
+  /** The related process's own parent, for ECS `<leader>.parent.*`. */
+  parent?: { pid: number; vpid?: number; startBootNs?: bigint; start?: Date };
+}
+
+/** ECS process.entry_leader.entry_meta.type. */
+export type EntryLeaderType =
+  | 'init' | 'sshd' | 'ssm' | 'kubelet' | 'teleport' | 'terminal' | 'console' | 'container' | 'unknown';
+
+export interface EntryLeader extends RelatedProcess {
+  entryType: EntryLeaderType;
+  /** Remote address of the entry (the ssh client), when knowable. */
+  sourceIp?: string;
+}
+
+/** Set by the enrichment (enrich/lineage); each part absent when the table does not know it. */
+export interface Lineage {
+  parent?: RelatedProcess;
+  groupLeader?: RelatedProcess;
+  sessionLeader?: RelatedProcess;
+  entryLeader?: EntryLeader;
+}
+
+/** Drift, privilege and container signals (enrich/signals), mapped under procbeat.process.* and container.*. */
+export interface ProcessSignals {
+  exe?: {
+    /** ms from the executable's last status change (ctime) / modification (mtime) to the exec; negative when after it. */
+    ctimeToExecMs?: number;
+    mtimeToExecMs?: number;
+    /** The executable file is writable by the process's real or effective user. */
+    writableByUser?: boolean;
+  };
+  exec?: {
+    privilegesChanged?: boolean;
+    /** The effective uid / gid the exec granted (set-id exec only). */
+    euidGained?: number;
+    egidGained?: number;
+    /** Privileges changed without a set-id bit: file capabilities. */
+    fileCapabilities?: boolean;
+    /** True when inferred from /proc (procfs: file mode + credentials), not seen at the exec. */
+    inferred?: boolean;
+  };
+  container?: {
+    id?: string;
+    runtime?: string;
+    /** Start of the init of the process's pid namespace, when that is not the host's. */
+    start?: Date;
+  };
 }
 
 export interface PreviousImage {
@@ -114,6 +185,18 @@ export interface ProcessEvent {
   exe?: ExecutableFacts;
   pidnsInitStart?: Date;
   previous?: PreviousImage[];
+  /** Digests of the executable by hash type (`sha1`, `sha256`, ...), lower-case hex; set by the hasher. */
+  hashes?: Record<string, string>;
+  /** Why there is no hash although nothing failed now (procbeat.process.hash_reason, docs/hashing.md). */
+  hashReason?: string;
+  /** When the exec of the current image happened (kernel_tracing exec records; absent when unknown). */
+  execTime?: Date;
+  /** Parent and leaders, from the enrichment's process table. */
+  lineage?: Lineage;
+  /** Drift, privilege and container signals, from the enrichment. */
+  signals?: ProcessSignals;
+  /** True when process.args_redaction changed an argument of this event (any args list). */
+  argsRedacted?: boolean;
 
   /** False when the kernel lost part of the record; ECS mapping then emits only the always-fields. */
   complete: boolean;

@@ -1,0 +1,2 @@
+// The system module's datasets.
+import './process/index.js';
