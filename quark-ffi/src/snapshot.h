@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef QF_SNAPSHOT_H
+#define QF_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate.h"
+
+/*
+ * Scrapes /proc into the aggregator's cache; with emit, also queues one
+ * SNAPSHOT record per process on the ready list. *count gets the number of
+ * processes read. Returns 0 or -errno (the cache keeps what was read).
+ */
+int qf_snapshot_scan(struct qf_agg *a, int emit, uint64_t now_mono_ns, size_t *count);
+
+#endif
