@@ -1,0 +1,29 @@
+import { setupOnConnect } from '../../setup/auto.js';
+import { registerOutput } from '../registry.js';
+import { validateElasticsearchConfig } from './config.js';
+import { ElasticsearchOutput } from './output.js';
+
+export { validateElasticsearchConfig, SECRET_KEYS, type ElasticsearchOutputConfig } from './config.js';
+export { createClient } from './client.js';
+export { ElasticsearchOutput, type ElasticsearchOutputDeps } from './output.js';
+
+registerOutput('elasticsearch', {
+  validate(config, where) {
+    validateElasticsearchConfig(config, { file: where.file, beatName: where.info.name, beatVersion: where.info.version });
+  },
+  async create(config, ctx) {
+    const { name, version } = ctx.info;
+    const settings = validateElasticsearchConfig(config, { file: ctx.file, beatName: name, beatVersion: version });
+    const hookCtx: Parameters<typeof setupOnConnect>[0] = { beatName: name, version, logger: ctx.logger };
+    if (typeof config['index'] === 'string') hookCtx.outputIndex = config['index'];
+    if (ctx.file !== undefined) hookCtx.file = ctx.file;
+    const onConnect = setupOnConnect(hookCtx);
+    return new ElasticsearchOutput(settings, {
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      userAgent: `${name}/${version}`,
+      formatFallbacks: { 'agent.version': version, 'agent.type': name },
+      ...(onConnect ? { onConnect } : {}),
+    });
+  },
+});
