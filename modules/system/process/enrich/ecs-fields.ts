@@ -1,0 +1,157 @@
+/**
+ * The ECS fields of the enrichment (lineage, signals, redaction, hash reason), written into
+ * the document the ECS mapping builds. Entity ids come from the mapping's own function, so
+ * a process has the same entity_id as itself, as a parent and as a leader.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Fields, FieldValue } from '../../../../core/api/event.js';
+import { processEntityId } from '../ecs/entity-id.js';
+import type { ProcessEvent, RelatedProcess } from '../event.js';
+import type { NameResolver } from './user-names.js';
+
+export interface EnrichmentEcsContext {
+  hostId: string;
+  names: NameResolver;
+}
+
+/** The object at a dotted path, created on the way (one split per prefix, not per field). */
+function nodeAt(doc: Fields, path: string): Fields {
+  let node = doc;
+  for (const k of path.split('.')) {
+    const next = node[k];
+    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) {
+      const fresh: Fields = {};
+      node[k] = fresh;
+      node = fresh;
+    } else {
+      node = next as Fields;
+    }
+  }
+  return node;
+}
+
+function set(obj: Fields, key: string, value: FieldValue | undefined): void {
+  if (value !== undefined) obj[key] = value;
+}
+
+function named(id: number, name: string | undefined): Fields {
+  return name === undefined ? { id: String(id) } : { id: String(id), name };
+}
+
+const iso = (d: Date | undefined): string | undefined =>
+  d !== undefined && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
+
+const isInteractive = (tty: { major: number; minor: number }): boolean =>
+  (tty.major >= 136 && tty.major <= 143) || (tty.major === 4 && tty.minor <= 255);
+
+/** Parents and leaders are named on many documents: their ids are kept, not rehashed each time. */
+const entityIds = new LRUCache<string, string>({ max: 4096 });
+
+function entityId(ctx: EnrichmentEcsContext, pid: number, startBootNs: bigint | undefined): string | undefined {
+  if (ctx.hostId === '' || startBootNs === undefined) return undefined;
+  const key = `${ctx.hostId}:${pid}:${startBootNs}`;
+  let id = entityIds.get(key);
+  if (id === undefined) {
+    id = processEntityId(ctx.hostId, pid, startBootNs);
+    entityIds.set(key, id);
+  }
+  return id;
+}
+
+/** Fields that exist whether or not the record was complete (they concern process.args / hashing). */
+export function putAlwaysFields(doc: Fields, ev: ProcessEvent): void {
+  if (ev.argsRedacted) nodeAt(doc, 'procbeat.process').args_redacted = true;
+  if (ev.hashes === undefined && ev.hashReason !== undefined) nodeAt(doc, 'procbeat.process').hash_reason = ev.hashReason;
+}
+
+/** Lineage and signal fields (complete records only, like the rest of the process details). */
+export function putEnrichmentFields(doc: Fields, ev: ProcessEvent, ctx: EnrichmentEcsContext): void {
+  const l = ev.lineage;
+  if (l !== undefined) {
+    const proc = nodeAt(doc, 'process');
+    if (l.parent !== undefined) putRelated(nodeAt(proc, 'parent'), l.parent, ctx);
+    for (const [key, rel] of [['group_leader', l.groupLeader], ['session_leader', l.sessionLeader], ['entry_leader', l.entryLeader]] as const) {
+      if (rel === undefined) continue;
+      const target = nodeAt(proc, key);
+      putRelated(target, rel, ctx);
+      target.same_as_process = rel.pid === ev.pid
+        && (rel.startBootNs === undefined || ev.startBootNs === undefined || rel.startBootNs === ev.startBootNs);
+      const p = rel.parent;
+      if (p !== undefined) {
+        const parent: Fields = { pid: p.pid };
+        set(parent, 'vpid', p.vpid);
+        set(parent, 'entity_id', entityId(ctx, p.pid, p.startBootNs));
+        set(parent, 'start', iso(p.start));
+        target.parent = parent;
+      }
+    }
+    if (l.entryLeader !== undefined) {
+      const meta: Fields = { type: l.entryLeader.entryType };
+      if (l.entryLeader.sourceIp !== undefined) meta.source = { ip: l.entryLeader.sourceIp };
+      nodeAt(proc, 'entry_leader').entry_meta = meta;
+    }
+  }
+
+  const x = ev.exe;
+  const s = ev.signals;
+  const hasExec = s?.exec !== undefined || x?.privilegesChanged !== undefined;
+  if (x !== undefined || s?.exe !== undefined) {
+    const exe = nodeAt(doc, 'procbeat.process.exe');
+    if (x !== undefined) {
+      set(exe, 'uid', x.uid !== undefined ? String(x.uid) : undefined);
+      set(exe, 'gid', x.gid !== undefined ? String(x.gid) : undefined);
+      set(exe, 'size', x.size);
+    }
+    if (s?.exe !== undefined) {
+      set(exe, 'ctime_to_exec_ms', s.exe.ctimeToExecMs);
+      set(exe, 'mtime_to_exec_ms', s.exe.mtimeToExecMs);
+      set(exe, 'writable_by_user', s.exe.writableByUser);
+    }
+  }
+  if (hasExec) {
+    const exec = nodeAt(doc, 'procbeat.process.exec');
+    set(exec, 'privileges_changed', s?.exec?.privilegesChanged ?? x?.privilegesChanged);
+    if (s?.exec !== undefined) {
+      set(exec, 'euid_gained', s.exec.euidGained !== undefined ? String(s.exec.euidGained) : undefined);
+      set(exec, 'egid_gained', s.exec.egidGained !== undefined ? String(s.exec.egidGained) : undefined);
+      set(exec, 'file_capabilities', s.exec.fileCapabilities);
+      if (s.exec.inferred) exec.inferred = true;
+    }
+  }
+  const c = s?.container;
+  if (c !== undefined) {
+    if (c.id !== undefined) {
+      const container = nodeAt(doc, 'container');
+      container.id = c.id;
+      set(container, 'runtime', c.runtime);
+    }
+    const start = iso(c.start);
+    if (start !== undefined) nodeAt(doc, 'procbeat.process.container').start = start;
+  }
+}
+
+function putRelated(target: Fields, rel: RelatedProcess, ctx: EnrichmentEcsContext): void {
+  target.pid = rel.pid;
+  set(target, 'vpid', rel.vpid);
+  set(target, 'entity_id', entityId(ctx, rel.pid, rel.startBootNs));
+  set(target, 'start', iso(rel.start));
+  set(target, 'name', rel.name);
+  set(target, 'executable', rel.executable);
+  if (rel.args !== undefined) {
+    target.args = [...rel.args];
+    target.args_count = rel.args.length;
+  }
+  set(target, 'working_directory', rel.cwd);
+  if (rel.tty !== undefined) {
+    target.interactive = isInteractive(rel.tty);
+    if (rel.tty.major !== 0) target.tty = { char_device: { major: rel.tty.major, minor: rel.tty.minor } };
+  }
+  const c = rel.creds;
+  if (c !== undefined) {
+    // ECS: user / group are the effective ids, real_* the real ones.
+    target.user = named(c.euid, ctx.names.userName(c.euid));
+    target.group = named(c.egid, ctx.names.groupName(c.egid));
+    target.real_user = named(c.uid, ctx.names.userName(c.uid));
+    target.real_group = named(c.gid, ctx.names.groupName(c.gid));
+  }
+}
