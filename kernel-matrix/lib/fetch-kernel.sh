@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Resolves a Debian kernel package pattern to the newest package apt knows,
+# downloads it with apt-get (no install on the host), and keeps only its /boot
+# (vmlinuz and config) in the cache. Prints the cached kernel's directory.
+#
+# usage: fetch-kernel.sh PATTERN CACHE_DIR
+#   PATTERN is a package name, or a glob over names ("linux-image-6.1.0-*-cloud-amd64").
+# A cached kernel directory holds: vmlinuz, config, package ("NAME VERSION").
+set -euo pipefail
+
+pattern=$1 cache=$2
+log() { echo "fetch-kernel: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# The glob becomes an anchored regex in which * and ? stay inside one dash-separated
+# part, so "6.1.0-*-amd64" is the generic flavour and not also -cloud-amd64 or
+# -rt-amd64. Debug and unsigned builds share the name's prefix: left out below.
+regex="^$(printf '%s' "$pattern" | sed -e 's/[.+]/\\&/g' -e 's/\*/[^-]*/g' -e 's/?/[^-]/g')\$"
+
+resolve() {
+	apt-cache pkgnames linux-image- 2>/dev/null | grep -E "$regex" | grep -vE -- '-(dbg|unsigned)$' | sort -V | tail -n 1 || true
+}
+
+# The newest cached kernel matching the pattern, for when apt cannot help.
+cached() {
+	local d best=""
+	for d in "$cache"/kernels/*/; do
+		[ -f "$d/package" ] || continue
+		if read -r name _ <"$d/package" && printf '%s\n' "$name" | grep -qE "$regex"; then
+			best="$best${best:+$'\n'}${d%/}"
+		fi
+	done
+	[ -n "$best" ] && printf '%s\n' "$best" | sort -V | tail -n 1
+	return 0
+}
+
+pkg=$(resolve)
+if [ -z "$pkg" ]; then
+	# An empty or stale package index finds nothing: refresh it once.
+	log "no package matches $pattern in the apt index; running apt-get update"
+	apt-get update -qq >&2 || log "apt-get update failed"
+	pkg=$(resolve)
+fi
+if [ -z "$pkg" ]; then
+	dir=$(cached)
+	[ -n "$dir" ] || die "no Debian package matches '$pattern' (apt-cache pkgnames linux-image- | grep ...) and none is cached"
+	log "no package matches $pattern; using the cached $(cat "$dir/package")"
+	echo "$dir"
+	exit 0
+fi
+
+version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+[ -n "$version" ] || die "apt-cache show $pkg gives no version"
+dir="$cache/kernels/${pkg}_${version}"
+if [ -f "$dir/vmlinuz" ] && [ -f "$dir/package" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+dl=$(mktemp -d "$cache/download.XXXXXX")
+trap 'rm -rf "$dl"' EXIT
+download() {
+	# -o APT::Sandbox::User=root: the cache may not be readable by _apt.
+	(cd "$dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$version") >&2
+}
+if ! download; then
+	# The archive drops superseded kernels; a fresh index names the current one.
+	log "apt-get download $pkg=$version failed; running apt-get update and retrying"
+	apt-get update -qq >&2 || true
+	version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+	dir="$cache/kernels/${pkg}_${version}"
+	download || die "apt-get download $pkg failed"
+fi
+deb=$(ls "$dl"/*.deb)
+# Only /boot is needed: the initramfs holds everything else, so no module is loaded.
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl" ./boot
+vmlinuz=$(ls "$dl"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+config=$(ls "$dl"/boot/config-* 2>/dev/null | head -n 1)
+[ -n "$vmlinuz" ] || die "$pkg has no /boot/vmlinuz-*"
+rm -rf "$dir.tmp"
+mkdir -p "$dir.tmp"
+mv "$vmlinuz" "$dir.tmp/vmlinuz"
+[ -z "$config" ] || mv "$config" "$dir.tmp/config"
+echo "${vmlinuz##*/vmlinuz-}" >"$dir.tmp/release"
+echo "$pkg $version $(stat -c %s "$deb")" >"$dir.tmp/package"
+rm -rf "$dir"
+mv "$dir.tmp" "$dir"
+echo "$dir"
