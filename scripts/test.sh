@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm install
 bash scripts/install-deps.sh
 npm run build
-node --test --test-concurrency=1 dist/test/
+node --test --test-concurrency=1 $(find dist/test -name "*.test.js" | sort)
