@@ -4,6 +4,7 @@
  * processes and wait for their documents.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { after, before } from 'node:test';
 import type { Fields } from '../../core/api/event.js';
 import { processDataset } from '../../modules/system/process/dataset.js';
 import { makeContext, type TestContext } from './context.js';
@@ -145,3 +146,23 @@ export function uniqueSeconds(base: number): string {
 export const argsOf = (d: Doc): string[] => (get(d, 'process.args') as string[] | undefined) ?? [];
 export const pidOf = (d: Doc): number => get(d, 'process.pid') as number;
 export const entityOf = (d: Doc): string | undefined => get(d, 'process.entity_id') as string | undefined;
+
+/**
+ * One collector for the enclosing describe(): opened before its tests, stopped after.
+ * `need(t)` returns it, or skips the test with the reason the backend could not run.
+ */
+export function collectorPerSuite(
+  open: () => Promise<Collector | { skip: string }>,
+): (t: { skip: (reason: string) => void }) => Collector | undefined {
+  let c: Collector | undefined;
+  let skip: string | undefined;
+  before(async () => {
+    const r = await open();
+    if ('skip' in r) skip = r.skip; else c = r;
+  });
+  after(async () => { await c?.stop(); });
+  return (t) => {
+    if (c === undefined) { t.skip(skip ?? 'backend not running'); return undefined; }
+    return c;
+  };
+}

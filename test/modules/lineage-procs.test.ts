@@ -16,7 +16,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  argsOf, entityOf, get, pidOf, run, runKernel, runProcfsCollector, uniqueSeconds, type Collector, type Doc,
+  argsOf, collectorPerSuite, entityOf, get, pidOf, run, runKernel, runProcfsCollector, uniqueSeconds, type Collector, type Doc,
 } from './enrich-helpers.js';
 
 let dir = '';
@@ -51,17 +51,7 @@ const byPid = (pid: number) => (d: Doc): boolean => pidOf(d) === pid && entityOf
 
 function backendSuites(name: string, open: () => Promise<Collector | { skip: string }>, secs: number): void {
   describe(`lineage through ${name}`, () => {
-    let c: Collector | undefined;
-    let skip: string | undefined;
-    before(async () => {
-      const r = await open();
-      if ('skip' in r) skip = r.skip; else c = r;
-    });
-    after(async () => { await c?.stop(); });
-    const need = (t: { skip: (r: string) => void }): Collector | undefined => {
-      if (c === undefined) { t.skip(skip ?? 'backend not running'); return undefined; }
-      return c;
-    };
+    const need = collectorPerSuite(open);
 
     test('a pipeline inside setsid: session leader = the shell, group leader = the first member, ids of their own documents', async (t) => {
       const col = need(t); if (!col) return;

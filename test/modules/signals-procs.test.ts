@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { argsOf, get, run, runKernel, runProcfsCollector, uniqueSeconds, type Collector, type Doc } from './enrich-helpers.js';
+import { argsOf, collectorPerSuite, get, run, runKernel, runProcfsCollector, uniqueSeconds, type Collector, type Doc } from './enrich-helpers.js';
 
 let dir = '';
 
@@ -66,17 +66,7 @@ function copy(src: string, name: string, mode: number, uid = 0): string {
 
 function suites(name: string, open: () => Promise<Collector | { skip: string }>, secs: number): void {
   describe(`signals through ${name}`, () => {
-    let c: Collector | undefined;
-    let skip: string | undefined;
-    before(async () => {
-      const r = await open();
-      if ('skip' in r) skip = r.skip; else c = r;
-    });
-    after(async () => { await c?.stop(); });
-    const need = (t: { skip: (r: string) => void }): Collector | undefined => {
-      if (c === undefined) { t.skip(skip ?? 'backend not running'); return undefined; }
-      return c;
-    };
+    const need = collectorPerSuite(open);
 
     test('exec from a memfd is flagged from_memfd and unlinked', async (t) => {
       const col = need(t); if (!col) return;
