@@ -12,22 +12,10 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QuarkHandle } from '../../quark-ffi/ts/binding.js';
-import { OutputReader, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
+import { kernelTracingUnavailable, OutputReader, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
 
 const PROCESSES = 5000;
 
-/** Why the kernel backend cannot run here, or undefined when it can. */
-async function kernelTracingUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to load eBPF programs';
-  try {
-    const h = await QuarkHandle.open({ backends: ['ebpf'], snapshot: false });
-    await h.close();
-    return undefined;
-  } catch (err) {
-    return `quark-ffi cannot run here: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
 
 function writeConfig(dir: string, extra = ''): string {
   const path = join(dir, 'procbeat.yml');

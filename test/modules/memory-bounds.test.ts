@@ -14,7 +14,7 @@ import { enrichmentFor, processDataset } from '../../modules/system/process/data
 import { INIT_PID_NS_INODE, LineageResolver } from '../../modules/system/process/enrich/lineage/index.js';
 import { defaultMaxExited } from '../../modules/system/process/enrich/lineage/table.js';
 import type { ProcessEvent } from '../../modules/system/process/event.js';
-import { QuarkHandle } from '../../quark-ffi/ts/binding.js';
+import { kernelTracingUnavailable } from '../quark-ffi/procbeat-run.js';
 import { makeContext, MemoryMetrics } from './context.js';
 
 const BOOT_WALL_MS = Date.UTC(2025, 0, 1);
@@ -123,17 +123,6 @@ test('pid reuse, late events and evictions never leave stale entries in the grac
   assert.equal(l.table.exitedCount, 0);
 });
 
-/** Why the kernel backend cannot run here, or undefined when it can. */
-async function kernelTracingUnavailable(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root to load eBPF programs';
-  try {
-    const h = await QuarkHandle.open({ backends: ['ebpf'], snapshot: false });
-    await h.close();
-    return undefined;
-  } catch (err) {
-    return `quark-ffi cannot run here: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
 
 test('kernel_tracing, 4,000 real processes: the lineage table and its grace set stay within their bounds', async (t) => {
   const why = await kernelTracingUnavailable();

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QuarkHandle } from '../../quark-ffi/ts/binding.js';
 
 /** The repository root, from dist/test/modules/ or test/modules/. */
 export const REPO_ROOT = (() => {
@@ -128,5 +129,17 @@ export class OutputReader {
       for (const line of lines) if (line.trim() !== '') out.push(JSON.parse(line) as Record<string, unknown>);
     }
     return out;
+  }
+}
+
+/** Why the kernel backend cannot run here, or undefined when it can. */
+export async function kernelTracingUnavailable(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root to load eBPF programs';
+  try {
+    const h = await QuarkHandle.open({ backends: ['ebpf'], snapshot: false });
+    await h.close();
+    return undefined;
+  } catch (err) {
+    return `quark-ffi cannot run here: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
