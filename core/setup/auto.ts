@@ -9,7 +9,9 @@ import { readSetupSettings, type SetupSettings } from './settings.js';
  * mappings instead of the data stream, and a later `setup` could not repair that.
  *
  * The run command hands the validated `setup` settings over with configureSetupOnConnect();
- * when it has not, beats' defaults apply (template and ILM policy enabled, nothing overwritten).
+ * when it has not, beats' defaults apply (template and ILM policy enabled). What exists is kept
+ * unless it is an out-of-date procbeat template; an asset the role may not write is left as it
+ * is and logged once (see runSetup's `connect` mode).
  */
 let configured: unknown;
 
@@ -40,7 +42,12 @@ export function setupOnConnect(ctx: OnConnectContext): ((client: Client) => Prom
   // both off: the cluster is managed by someone else (e.g. a publish-only API key); touch nothing
   if (!settings.template.enabled && !settings.ilm.enabled) return undefined;
   return async (client) => {
-    const steps = await runSetup(client, settings, { indexManagement: true, pipelines: true }, { beatName: ctx.beatName, version: ctx.version });
-    for (const s of steps) ctx.logger.info({ setup: s.kind, name: s.name, action: s.action }, describeStep(s));
+    const steps = await runSetup(client, settings, { indexManagement: true, pipelines: true }, { beatName: ctx.beatName, version: ctx.version }, 'connect');
+    // runs once per start: each step, a refusal included, is said once and publishing goes on
+    for (const s of steps) {
+      const fields = { setup: s.kind, name: s.name, action: s.action };
+      if (s.action === 'denied' || s.action === 'kept') ctx.logger.warn(fields, describeStep(s));
+      else ctx.logger.info(fields, describeStep(s));
+    }
   };
 }

@@ -1,5 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import type { FieldDefinition, FieldType } from '../fields/types.js';
+import { fingerprint } from './compare.js';
 
 /**
  * The body of `PUT _index_template/<name>`, typed with the client's own request type: a body
@@ -27,6 +28,12 @@ export interface TemplateOptions {
 }
 
 export const KEYWORD_IGNORE_ABOVE = 1024;
+/**
+ * The template's own revision, in its `_meta`: raise it whenever the generated template changes
+ * for the same procbeat version, so a running procbeat replaces the older one on connect.
+ * 2: `.text` multi-fields, `labels` strings only, `fields.*` in the default query fields.
+ */
+export const TEMPLATE_REVISION = 2;
 /** beats' limit for index.query.default_field. */
 const MAX_DEFAULT_FIELDS = 1024;
 
@@ -171,13 +178,16 @@ export function buildIndexTemplate(fields: readonly TemplateField[], o: Template
   const rest = Object.fromEntries(Object.entries(user).filter(([k]) => k !== 'index' && k !== '_source'));
 
   const settings: estypes.IndicesIndexSettings = { ...rest, index: index as estypes.IndicesIndexSettings };
-  return {
+  const body: IndexTemplateBody = {
     index_patterns: o.patterns,
     data_stream: {},
     priority: o.priority,
     template: { settings, mappings },
-    _meta: meta,
+    _meta: { ...meta, revision: TEMPLATE_REVISION },
   };
+  // what setup compares on its next run: settings come back from Elasticsearch rewritten
+  body._meta = { ...body._meta, fingerprint: fingerprint(body) };
+  return body;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -2,6 +2,11 @@
  * A small Elasticsearch stand-in on 127.0.0.1 for transport-level tests: it speaks `_bulk`
  * (NDJSON, gzip), the root info API and the setup endpoints (index templates, ILM policies,
  * ingest pipelines), keeps what it indexed, and injects faults chosen by the test.
+ *
+ * Where Elasticsearch 9.x is strict, so is this server: an index or data stream name with
+ * capitals is refused (400 invalid_index_name_exception), a `create` whose `_id` exists is a
+ * 409, `GET _ingest/pipeline` adds `created_date_millis` / `modified_date_millis` (9.2+), and
+ * with `clusterPrivileges` set, a request the role may not make is a 403 security_exception.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
@@ -14,6 +19,13 @@ export interface BulkAction {
   id?: string;
   pipeline?: string;
 }
+
+/** A cluster privilege that grants one of the setup requests, as Elasticsearch names them. */
+export type ClusterPrivilege =
+  | 'monitor' | 'manage_index_templates' | 'read_ilm' | 'manage_ilm' | 'read_pipeline' | 'manage_pipeline' | 'manage_ingest_pipelines';
+
+/** A publish-only role as beats documents it: it reads the setup assets and writes nothing but documents. */
+export const PUBLISHER_PRIVILEGES: readonly ClusterPrivilege[] = ['monitor', 'read_ilm', 'read_pipeline'];
 
 /** What a fault hook may decide for one document; undefined = index it normally. */
 export type ItemFault = { status: number; type?: string; reason?: string } | undefined;
@@ -55,7 +67,16 @@ export class FakeElasticsearch {
   /** Each `seq` field seen in an indexed document, with how often it was indexed. */
   readonly seqCount = new Map<number, number>();
   clusterName = 'fake-cluster';
-  version = '9.1.0';
+  version = '9.2.0';
+  /**
+   * The role's cluster privileges; undefined = a superuser. Setup requests the role lacks a
+   * privilege for are answered 403 (and counted in `denied`), as Elasticsearch does.
+   */
+  clusterPrivileges: ReadonlySet<ClusterPrivilege> | undefined;
+  /** `METHOD path` of each request refused with 403. */
+  readonly denied: string[] = [];
+  /** When each pipeline was first stored and last replaced (ms), as 9.2+ reports them. */
+  private readonly pipelineDates = new Map<string, { created: number; modified: number }>();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private nextId = 0;
@@ -148,8 +169,18 @@ export class FakeElasticsearch {
     const store = this.storeFor(path);
     if (store) {
       const name = decodeURIComponent(store.name);
+      const need = store.privileges[method === 'PUT' || method === 'DELETE' ? 'write' : 'read'];
+      if (this.clusterPrivileges !== undefined && !need.some((p) => this.clusterPrivileges!.has(p))) {
+        this.denied.push(`${method} ${path}`);
+        const reason = `action [${store.action}/${method === 'PUT' || method === 'DELETE' ? 'put' : 'get'}] is unauthorized for user [publisher] with effective roles [publisher], this action is granted by the cluster privileges [${need.join(',')},manage,all]`;
+        return this.json(res, 403, { error: { root_cause: [{ type: 'security_exception', reason }], type: 'security_exception', reason }, status: 403 }, method === 'HEAD');
+      }
       if (method === 'PUT') {
         store.map.set(name, JSON.parse(text.toString('utf8') || '{}'));
+        if (store.map === this.pipelines) {
+          const now = Date.now();
+          this.pipelineDates.set(name, { created: this.pipelineDates.get(name)?.created ?? now, modified: now });
+        }
         return this.json(res, 200, { acknowledged: true });
       }
       if (method === 'HEAD') return this.json(res, store.map.has(name) ? 200 : 404, {}, true);
@@ -159,19 +190,42 @@ export class FakeElasticsearch {
       }
       if (method === 'DELETE') {
         store.map.delete(name);
+        if (store.map === this.pipelines) this.pipelineDates.delete(name);
         return this.json(res, 200, { acknowledged: true });
       }
     }
     return this.json(res, 404, { error: { type: 'fake_not_found', reason: `${method} ${path} not handled by the fake` }, status: 404 });
   }
 
-  private storeFor(path: string): { map: Map<string, unknown>; name: string; wrap: (n: string, v: unknown) => unknown } | undefined {
+  private storeFor(path: string): AssetStore | undefined {
     let m = /^\/_index_template\/([^/]+)$/.exec(path);
-    if (m) return { map: this.templates, name: m[1]!, wrap: (n, v) => ({ index_templates: [{ name: n, index_template: v }] }) };
+    if (m) {
+      return {
+        map: this.templates, name: m[1]!, action: 'indices:admin/index_template',
+        privileges: { read: ['monitor', 'manage_index_templates'], write: ['manage_index_templates'] },
+        wrap: (n, v) => ({ index_templates: [{ name: n, index_template: v }] }),
+      };
+    }
     m = /^\/_ilm\/policy\/([^/]+)$/.exec(path);
-    if (m) return { map: this.policies, name: m[1]!, wrap: (n, v) => ({ [n]: { version: 1, policy: (v as { policy?: unknown }).policy } }) };
+    if (m) {
+      return {
+        map: this.policies, name: m[1]!, action: 'cluster:admin/ilm',
+        privileges: { read: ['read_ilm', 'manage_ilm'], write: ['manage_ilm'] },
+        wrap: (n, v) => ({ [n]: { version: 1, modified_date: '2026-01-01T00:00:00.000Z', policy: (v as { policy?: unknown }).policy, in_use_by: { indices: [], data_streams: [], composable_templates: [] } } }),
+      };
+    }
     m = /^\/_ingest\/pipeline\/([^/]+)$/.exec(path);
-    if (m) return { map: this.pipelines, name: m[1]!, wrap: (n, v) => ({ [n]: v }) };
+    if (m) {
+      return {
+        map: this.pipelines, name: m[1]!, action: 'cluster:admin/ingest/pipeline',
+        privileges: { read: ['read_pipeline', 'manage_pipeline', 'manage_ingest_pipelines'], write: ['manage_pipeline', 'manage_ingest_pipelines'] },
+        wrap: (n, v) => {
+          const dates = this.pipelineDates.get(n);
+          // 9.2 added these two fields to every GET; an unchanged pipeline must still compare equal
+          return { [n]: dates && !versionBefore(this.version, 9, 2) ? { ...(v as object), created_date_millis: dates.created, modified_date_millis: dates.modified } : v };
+        },
+      };
+    }
     return undefined;
   }
 
@@ -195,6 +249,12 @@ export class FakeElasticsearch {
       const action: BulkAction = { op, index: meta['_index'] ?? defaultIndex ?? '' };
       if (meta['_id'] !== undefined) action.id = meta['_id'];
       if (meta['pipeline'] !== undefined) action.pipeline = meta['pipeline'];
+      const invalid = invalidIndexName(action.index);
+      if (invalid !== undefined) {
+        errors = true;
+        items.push({ [op]: { _index: action.index, status: 400, error: { type: 'invalid_index_name_exception', reason: `Invalid index name [${action.index}], ${invalid}`, index_uuid: '_na_', index: action.index } } });
+        continue;
+      }
       const fault = this.faults.item?.(action, doc, requestNo);
       if (fault) {
         errors = true;
@@ -231,6 +291,31 @@ export class FakeElasticsearch {
     });
     res.end(head ? undefined : text);
   }
+}
+
+interface AssetStore {
+  map: Map<string, unknown>;
+  name: string;
+  /** The action name prefix Elasticsearch names in a 403. */
+  action: string;
+  privileges: { read: ClusterPrivilege[]; write: ClusterPrivilege[] };
+  wrap: (n: string, v: unknown) => unknown;
+}
+
+/** Why Elasticsearch refuses this index or data stream name, or undefined when it takes it. */
+export function invalidIndexName(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (name !== name.toLowerCase()) return 'must be lowercase';
+  if (/[\\/*?"<>| ,#:]/.test(name)) return 'must not contain the following characters [\\, /, *, ?, ", <, >, |, " ", ",", #, :]';
+  if (/^[-_+]/.test(name)) return "must not start with '_', '-', or '+'";
+  if (name === '.' || name === '..') return "must not be '.' or '..'";
+  if (Buffer.byteLength(name) > 255) return 'index name is too long';
+  return undefined;
+}
+
+function versionBefore(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return a < major || (a === major && b < minor);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -163,6 +163,7 @@ describe('elasticsearch output over HTTP', () => {
     const original = JSON.parse(d['message'] as string) as Record<string, unknown>;
     assert.equal(original['seq'], 0);
     assert.equal(original['bad'], true);
+    assert.equal(dead[0]!.pipeline, '_none', 'no pipeline runs on a dead letter, not even the default one');
     assert.deepEqual((d['error'] as Record<string, unknown>)['type'], 400);
     assert.match((d['error'] as Record<string, unknown>)['message'] as string, /mapper_parsing_exception/);
     assert.equal(d['@timestamp'], events[0]!.timestamp.toISOString());
@@ -328,12 +329,32 @@ describe('elasticsearch output over HTTP', () => {
     const daily = `procbeat-${VERSION}-2024.01.02`;
     assert.equal(es.docCount(daily), 2);
     assert.equal(es.docs(daily)[0]!.pipeline, 'mypipe', 'pipeline names are lower-cased as beats does');
-    assert.equal(es.docs('special')[0]!.pipeline, undefined);
+    assert.equal(es.docs('special')[0]!.pipeline, '_none', 'meta pipeline "" skips the default pipeline too');
     assert.equal(es.docs(daily).find((d) => d.id === 'fixed')?.doc['seq'], 2);
     const bulkHeaders = es.requestHeaders.at(-1)!;
     assert.equal(bulkHeaders['x-team'], 'sec');
     assert.match(String(bulkHeaders['user-agent']), /procbeat\/0\.1\.0/);
     assert.equal(bulkHeaders['content-type'], 'application/x-ndjson');
+  });
+
+  test('index names are lower-cased: a host named with capitals still ships every event (no 400 invalid_index_name_exception)', async () => {
+    const es = await server();
+    const h = makeOutput({
+      hosts: [es.url],
+      index: 'procbeat-%{[host.name]}',
+      non_indexable_policy: { dead_letter_index: { index: 'Procbeat-DLQ' } },
+    });
+    es.faults.item = (_a, doc) => (doc['bad'] === true ? { status: 400, type: 'mapper_parsing_exception' } : undefined);
+    const events = makeEvents(0, 20, { bad: (s) => s === 7 });
+    for (const ev of events) ev.fields['host'] = { name: 'Web-01' };
+    events[3]!.meta = { index: 'Special-Index' };
+    const r = await h.publish(events);
+    assert.deepEqual(r, { acked: 20, dropped: 0 });
+    assert.equal(h.metrics.output()['events.non_indexable'], 1, 'only the bad document is refused');
+    assert.equal(es.docCount('procbeat-web-01'), 18);
+    assert.equal(es.docCount('special-index'), 1);
+    assert.equal(es.docCount('procbeat-dlq'), 1, 'the dead-letter index is lower-cased too');
+    assertBalanced(h, 20, [r]);
   });
 
   test('path: a host without a path gets the prefix in front of /_bulk', async () => {

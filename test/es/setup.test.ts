@@ -14,7 +14,7 @@ import { validateElasticsearchConfig } from '../../core/outputs/elasticsearch/co
 import { createClient } from '../../core/outputs/elasticsearch/client.js';
 import { runSetup, SetupError } from '../../core/setup/load.js';
 import { readSetupSettings } from '../../core/setup/settings.js';
-import { FakeElasticsearch } from './fake-es.js';
+import { FakeElasticsearch, PUBLISHER_PRIVILEGES } from './fake-es.js';
 
 // The mock is CommonJS and checks `instanceof` against the CommonJS client's error classes.
 const require = createRequire(import.meta.url);
@@ -83,14 +83,54 @@ describe('procbeat setup against a local server', () => {
     const second = await cli(['setup', '-c', file]);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(puts(), before, 'a second setup writes nothing');
-    assert.match(second.stdout, /already loaded, unchanged/);
-    assert.match(second.stdout, /setup\.ilm\.overwrite: true to replace it/);
-    assert.match(second.stdout, /setup\.template\.overwrite: true to replace it/);
+    // 9.2+ adds created/modified_date_millis to the pipeline it returns: still the same pipeline
+    assert.match(second.stdout, new RegExp(`Ingest pipeline ${PIPELINE}: already loaded, unchanged`));
+    assert.match(second.stdout, /ILM policy procbeat: already loaded, unchanged/);
+    assert.match(second.stdout, new RegExp(`Index template ${TEMPLATE}: already loaded, unchanged`));
+  });
+
+  test('procbeat setup replaces a template and a policy that differ, as beats\' setup does', async () => {
+    reset();
+    const file = configFile();
+    assert.equal((await cli(['setup', '-c', file])).code, 0);
+    const t = es.templates.get(TEMPLATE) as { priority: number };
+    es.templates.set(TEMPLATE, { ...t, priority: 1 });
+    es.policies.set('procbeat', { policy: { phases: { hot: { actions: {} } } } });
+    const r = await cli(['setup', '-c', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ILM policy procbeat: overwritten/);
+    assert.match(r.stdout, new RegExp(`Index template ${TEMPLATE}: overwritten`));
+    assert.equal((es.templates.get(TEMPLATE) as { priority: number }).priority, 150);
+  });
+
+  test('a template loaded before its pipeline gains the default pipeline on the next setup', async () => {
+    reset();
+    const file = configFile();
+    assert.equal((await cli(['setup', '--index-management', '-c', file])).code, 0);
+    assert.equal((await cli(['setup', '--pipelines', '-c', file])).code, 0);
+    const defaultPipeline = (): unknown => (es.templates.get(TEMPLATE) as { template: { settings: { index: Record<string, unknown> } } }).template.settings.index['default_pipeline'];
+    assert.equal(defaultPipeline(), undefined);
+    const r = await cli(['setup', '--index-management', '-c', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Index template ${TEMPLATE}: updated \\(out of date: it does not name the default pipeline ${PIPELINE}\\)`));
+    assert.equal(defaultPipeline(), PIPELINE);
+  });
+
+  test('a role without the setup privileges fails procbeat setup naming the privilege', async () => {
+    reset();
+    es.clusterPrivileges = new Set(PUBLISHER_PRIVILEGES);
+    try {
+      const r = await cli(['setup', '-c', configFile()]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ingest pipeline .*: Elasticsearch answered HTTP 403 \(security_exception: .*\) \(writing it needs the manage_pipeline cluster privilege\)/);
+    } finally {
+      es.clusterPrivileges = undefined;
+    }
   });
 
   test('overwrite settings replace what exists; a changed pipeline body is updated', async () => {
     reset();
-    es.templates.set(TEMPLATE, { old: true });
+    es.templates.set(TEMPLATE, { old: true, _meta: { beat: 'someone-else' } });
     es.policies.set('procbeat', { policy: { phases: {} } });
     es.pipelines.set(PIPELINE, { processors: [] });
     const file = configFile('setup.template.overwrite: true\nsetup.ilm.overwrite: true\n');
@@ -167,7 +207,7 @@ describe('procbeat setup against a local server', () => {
     const missing = await cli(['test', 'output', '-c', file]);
     assert.equal(missing.code, 1);
     assert.match(missing.stdout, /cluster: fake-cluster/);
-    assert.match(missing.stdout, /version: 9\.1\.0/);
+    assert.match(missing.stdout, /version: 9\.2\.0/);
     assert.match(missing.stdout, new RegExp(`index template ${TEMPLATE}\\.\\.\\. MISSING`));
     assert.equal((await cli(['setup', '-c', file])).code, 0);
     const ok = await cli(['test', 'output', '-c', file]);
@@ -222,7 +262,7 @@ describe('setup API calls, seen through @elastic/elasticsearch-mock', () => {
     mock.add({ method: 'PUT', path: `/_ingest/pipeline/${PIPELINE}` }, ack);
     mock.add({ method: 'GET', path: '/_ilm/policy/procbeat' }, notFound);
     mock.add({ method: 'PUT', path: '/_ilm/policy/procbeat' }, ack);
-    mock.add({ method: 'HEAD', path: `/_index_template/${TEMPLATE}` }, notFound);
+    mock.add({ method: 'GET', path: `/_index_template/${TEMPLATE}` }, notFound);
     let templateBody: Record<string, unknown> | undefined;
     mock.add({ method: 'PUT', path: `/_index_template/${TEMPLATE}` }, (p: { method: string; path: string; body?: unknown }) => {
       templateBody = p.body as Record<string, unknown>;
@@ -236,7 +276,7 @@ describe('setup API calls, seen through @elastic/elasticsearch-mock', () => {
       `PUT /_ingest/pipeline/${PIPELINE}`,
       'GET /_ilm/policy/procbeat',
       'PUT /_ilm/policy/procbeat',
-      `HEAD /_index_template/${TEMPLATE}`,
+      `GET /_index_template/${TEMPLATE}`,
       `PUT /_index_template/${TEMPLATE}`,
     ]);
     assert.ok(templateBody && !('name' in templateBody), 'the name goes in the path, not the body');
@@ -246,8 +286,9 @@ describe('setup API calls, seen through @elastic/elasticsearch-mock', () => {
 
   test('a refused template load is a SetupError naming the step and the reason', async () => {
     const mock = new Mock();
-    mock.add({ method: 'HEAD', path: `/_index_template/${TEMPLATE}` }, () => new errors.ResponseError({ body: {}, statusCode: 404, headers: {}, warnings: null, meta: {} as never }));
+    mock.add({ method: 'GET', path: `/_index_template/${TEMPLATE}` }, () => new errors.ResponseError({ body: {}, statusCode: 404, headers: {}, warnings: null, meta: {} as never }));
     mock.add({ method: 'GET', path: '/_ilm/policy/procbeat' }, () => ({ procbeat: {} }));
+    mock.add({ method: 'PUT', path: '/_ilm/policy/procbeat' }, () => ({ acknowledged: true }));
     mock.add({ method: 'GET', path: `/_ingest/pipeline/${PIPELINE}` }, () => ({ [PIPELINE]: {} }));
     mock.add({ method: 'PUT', path: `/_index_template/${TEMPLATE}` }, () =>
       new errors.ResponseError({ body: { error: { type: 'illegal_argument_exception', reason: 'bad mapping' } }, statusCode: 400, headers: {}, warnings: null, meta: {} as never }),

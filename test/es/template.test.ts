@@ -7,7 +7,7 @@ import { buildSetupAssets } from '../../core/setup/assets.js';
 import { defaultIlmPolicy } from '../../core/setup/ilm.js';
 import { discoverPipelines, type IngestPipelineBody } from '../../core/setup/pipelines.js';
 import { readSetupSettings } from '../../core/setup/settings.js';
-import { buildIndexTemplate, buildMappings, TemplateFieldError } from '../../core/setup/template.js';
+import { buildIndexTemplate, buildMappings, TEMPLATE_REVISION, TemplateFieldError } from '../../core/setup/template.js';
 import pipelineJson from '../../modules/system/process/ingest/pipeline.json' with { type: 'json' };
 
 // The shipped pipeline must have the shape of the client's request type: a wrong body fails here at compile time.
@@ -128,7 +128,9 @@ describe('index template', () => {
     assert.ok((index['query'] as { default_field: string[] }).default_field.includes('process.name'));
     assert.ok(!(index['query'] as { default_field: string[] }).default_field.includes('process.pid'));
     assert.deepEqual(t.template.mappings!._source, { enabled: true });
-    assert.deepEqual(t._meta, { beat: 'procbeat', version: '0.1.0' });
+    const { fingerprint, ...meta } = t._meta as Record<string, unknown>;
+    assert.deepEqual(meta, { beat: 'procbeat', version: '0.1.0', revision: TEMPLATE_REVISION });
+    assert.match(String(fingerprint), /^[0-9a-f]{16}$/, 'setup compares this on its next run');
   });
 
   test('a field declared both as a value and as an object is an error naming it', () => {

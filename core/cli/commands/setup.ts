@@ -12,8 +12,8 @@ export const setupCommand: Command = {
     'Prepare the Elasticsearch cluster of output.elasticsearch: load the composable index template ' +
     'for the procbeat data stream (generated from fields.yml), the ILM policy it names, and the ' +
     "modules' ingest pipelines. With no flag everything is loaded; --index-management loads the " +
-    'template and the policy, --pipelines the pipelines. Running it again is safe: what exists is ' +
-    'kept unless setup.template.overwrite / setup.ilm.overwrite say otherwise.',
+    'template and the policy, --pipelines the pipelines. As beats\' setup does, it replaces a ' +
+    'template, policy or pipeline that differs from what it would load; running it again uploads nothing.',
   flags: [
     { long: 'index-management', takesValue: false, help: 'Load the index template and the ILM policy' },
     { long: 'pipelines', takesValue: false, help: 'Load the ingest pipelines' },

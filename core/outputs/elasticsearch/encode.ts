@@ -1,5 +1,6 @@
 import { toDocument, type BeatEvent } from '../../api/event.js';
 import type { FormatString } from './format-string.js';
+import { indexName, NO_PIPELINE } from './routing.js';
 
 /** One event on its way through bulk requests, serialised once and re-sent as is on retries. */
 export interface BulkItem {
@@ -26,15 +27,16 @@ export function encodeEvent(event: BeatEvent, s: EncodeSettings): BulkItem | { e
   const meta = event.meta ?? {};
   let index: string;
   if (meta['index'] !== undefined && meta['index'] !== '') {
-    index = meta['index'];
+    index = indexName(meta['index']);
   } else {
     const r = s.index.render(event.fields, event.timestamp);
     if ('error' in r) return { error: `cannot select the index: ${r.error}` };
-    index = r.value;
+    index = indexName(r.value);
   }
   let pipeline: string | undefined;
   if (meta['pipeline'] !== undefined) {
-    pipeline = meta['pipeline'] === '' ? undefined : meta['pipeline'];
+    // an event that asks for no pipeline must also skip the template's default one
+    pipeline = meta['pipeline'] === '' ? NO_PIPELINE : meta['pipeline'];
   } else if (s.pipeline) {
     const r = s.pipeline.render(event.fields, event.timestamp);
     if ('error' in r) return { error: `cannot select the pipeline: ${r.error}` };
@@ -58,11 +60,12 @@ export function encodeEvent(event: BeatEvent, s: EncodeSettings): BulkItem | { e
 /**
  * Rewrites a refused event for the dead-letter index the way beats does: the original fields
  * become the `message` string, and `error.type` / `error.message` say why it was refused.
- * The event's own pipeline is not applied again (it may be what refused the document).
+ * No pipeline runs on it, not even the index's default one: a pipeline may be what refused
+ * the document in the first place.
  */
 export function toDeadLetter(item: BulkItem, index: string, status: number, error: string): void {
   const { '@timestamp': ts, ...fields } = JSON.parse(item.source) as Record<string, unknown>;
-  const target: Record<string, string> = { _index: index };
+  const target: Record<string, string> = { _index: indexName(index), pipeline: NO_PIPELINE };
   item.action = JSON.stringify({ create: target });
   item.source = JSON.stringify({
     '@timestamp': ts,
