@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
-import { FIELD_TYPES, type FieldDefinition, type FieldType } from './types.js';
+import { FIELD_TYPES, type FieldDefinition, type FieldType, type MultiField } from './types.js';
 
 export class FieldsFileError extends Error {
   constructor(readonly file: string, readonly line: number, readonly field: string, problem: string) {
@@ -16,8 +16,11 @@ export class FieldsFileError extends Error {
 
 const FIELD_KEYS = new Set([
   'name', 'type', 'description', 'fields', 'example', 'ignore_above', 'object_type', 'level',
-  'required', 'format', 'default_field', 'short', 'pattern',
+  'required', 'format', 'default_field', 'short', 'pattern', 'multi_fields',
 ]);
+const MULTI_FIELD_KEYS = new Set(['name', 'type', 'default_field']);
+/** Types a value can also be indexed as; structured types cannot be multi-fields. */
+const NO_MULTI_FIELDS: ReadonlySet<string> = new Set(['object', 'nested', 'flattened']);
 const GROUP_KEYS = new Set(['key', 'title', 'description', 'fields', 'release', 'anchor', 'short_config']);
 
 /** The repository's fields.yml, found from this file both in core/fields and in dist/core/fields. */
@@ -112,6 +115,11 @@ export function parseFields(text: string, file = 'fields.yml'): FieldDefinition[
         }
         def.objectType = objectType.value as FieldType;
       }
+      const multi = map.get('multi_fields', true) as Node | undefined;
+      if (multi !== undefined) {
+        if (NO_MULTI_FIELDS.has(def.type)) fail(multi, full, `a field of type '${def.type}' cannot have 'multi_fields'`);
+        def.multiFields = parseMultiFields(multi, full, fail);
+      }
       out.push(def);
     }
   };
@@ -143,6 +151,40 @@ export function parseFields(text: string, file = 'fields.yml'): FieldDefinition[
         }
       }
     }
+  }
+  return out;
+}
+
+type Fail = (node: Node | null | undefined, field: string, problem: string) => never;
+
+/** `multi_fields: [{name: text, type: match_only_text, default_field: false}]`, as ECS writes them. */
+function parseMultiFields(node: Node, field: string, fail: Fail): MultiField[] {
+  if (!isSeq(node) || node.items.length === 0) fail(node, field, "'multi_fields' must be a non-empty list of {name, type}");
+  const out: MultiField[] = [];
+  for (const item of (node as { items: unknown[] }).items) {
+    if (!isMap(item)) fail(item as Node, field, "each of 'multi_fields' must be a map with name and type");
+    const map = item as YAMLMap;
+    for (const pair of map.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (!MULTI_FIELD_KEYS.has(k)) fail(pair.key as Node, field, `unknown key '${k}' in multi_fields`);
+    }
+    const name = map.get('name');
+    const type = map.get('type');
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name)) {
+      fail(map.get('name', true) as Node ?? (item as Node), field, "a multi_fields entry needs a 'name' without dots");
+    }
+    const at = `${field}.${name as string}`;
+    if (typeof type !== 'string' || !(FIELD_TYPES as readonly string[]).includes(type) || NO_MULTI_FIELDS.has(type)) {
+      fail(map.get('type', true) as Node ?? (item as Node), at, `unknown multi_fields type '${String(type)}'`);
+    }
+    if (out.some((m) => m.name === name)) fail(item as Node, at, 'declared twice in multi_fields');
+    const mf: MultiField = { name: name as string, type: type as FieldType };
+    const df = map.get('default_field');
+    if (df !== undefined) {
+      if (typeof df !== 'boolean') fail(map.get('default_field', true) as Node, at, "'default_field' must be true or false");
+      mf.defaultField = df as boolean;
+    }
+    out.push(mf);
   }
   return out;
 }

@@ -20,6 +20,16 @@ export interface FieldDefinition {
   ignoreAbove?: number;
   /** For `object` fields: the type of the values under it. */
   objectType?: FieldType;
+  /** The same value indexed a second way, e.g. `process.name.text` as match_only_text (ECS `multi_fields`). */
+  multiFields?: MultiField[];
+}
+
+/** One entry of a field's `multi_fields`: a sub-field name (no dots) and its own mapping type. */
+export interface MultiField {
+  name: string;
+  type: FieldType;
+  /** false keeps it out of `index.query.default_field` (ECS marks every `.text` so). */
+  defaultField?: boolean;
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;

@@ -11,7 +11,7 @@ export type IndexTemplateBody = Required<
 >;
 
 /** What the generator needs of a field; core/fields' FieldDefinition fits. */
-export type TemplateField = Pick<FieldDefinition, 'name' | 'type'> & Partial<Pick<FieldDefinition, 'ignoreAbove' | 'objectType'>>;
+export type TemplateField = Pick<FieldDefinition, 'name' | 'type'> & Partial<Pick<FieldDefinition, 'ignoreAbove' | 'objectType' | 'multiFields'>>;
 
 export interface TemplateOptions {
   beatName: string;
@@ -73,6 +73,23 @@ function leafMapping(type: FieldType, f: TemplateField): estypes.MappingProperty
   }
 }
 
+/** The JSON value type Elasticsearch sees for each object_type, as beats writes match_mapping_type. */
+const MATCH_MAPPING_TYPE: Partial<Record<FieldType, string>> = {
+  keyword: 'string', constant_keyword: 'string', wildcard: 'string', text: 'string', match_only_text: 'string',
+  version: 'string', ip: 'string', binary: 'string',
+  long: 'long', integer: 'long', short: 'long', byte: 'long', unsigned_long: 'long',
+  double: 'double', float: 'double', half_float: 'double', scaled_float: 'double',
+  boolean: 'boolean', date: 'date', date_nanos: 'date',
+};
+
+/** ECS multi_fields, e.g. `process.name` also as `process.name.text` (match_only_text). */
+function withMultiFields(mapping: estypes.MappingProperty, f: TemplateField): estypes.MappingProperty {
+  if (f.multiFields === undefined || f.multiFields.length === 0) return mapping;
+  const fields: Record<string, estypes.MappingProperty> = {};
+  for (const m of f.multiFields) fields[m.name] = leafMapping(m.type, { name: `${f.name}.${m.name}`, type: m.type });
+  return { ...mapping, fields } as estypes.MappingProperty;
+}
+
 type ObjectNode = { kind: 'object'; declared?: FieldType; children: Map<string, Node> };
 type Node = ObjectNode | { kind: 'leaf'; mapping: estypes.MappingProperty };
 
@@ -111,14 +128,18 @@ export function buildMappings(fields: readonly TemplateField[], meta: Record<str
       node.children.set(last, obj);
       if (f.type === 'object' && f.objectType !== undefined && f.objectType !== 'object') {
         const mapping = leafMapping(f.objectType, f);
-        dynamicTemplates.push({ [f.name]: { path_match: `${f.name}.*`, mapping } });
+        // only values of that JSON type: an object under labels.* must stay an object
+        const template: estypes.MappingDynamicTemplate = { path_match: `${f.name}.*`, mapping };
+        const jsonType = MATCH_MAPPING_TYPE[f.objectType];
+        if (jsonType !== undefined) template.match_mapping_type = jsonType;
+        dynamicTemplates.push({ [f.name]: template });
       }
       continue;
     }
     if (existing !== undefined) {
       throw new TemplateFieldError(f.name, existing.kind === 'leaf' ? 'declared twice' : 'declared as a value but has sub-fields');
     }
-    node.children.set(last, { kind: 'leaf', mapping: leafMapping(f.type, f) });
+    node.children.set(last, { kind: 'leaf', mapping: withMultiFields(leafMapping(f.type, f), f) });
   }
 
   dynamicTemplates.push({
@@ -148,14 +169,20 @@ function toProperties(node: ObjectNode): Record<string, estypes.MappingProperty>
   return out;
 }
 
-/** The keyword and text fields a query without a field name searches (beats sets this too). */
+const SEARCHABLE_TEXT: ReadonlySet<FieldType> = new Set(['keyword', 'text', 'match_only_text', 'wildcard']);
+
+/**
+ * The keyword and text fields a query without a field name searches, as beats sets them:
+ * multi-fields unless marked `default_field: false`, and `fields.*` for custom fields.
+ */
 function defaultFields(fields: readonly TemplateField[]): string[] {
   const out: string[] = [];
   for (const f of fields) {
-    if (f.type === 'keyword' || f.type === 'text' || f.type === 'match_only_text' || f.type === 'wildcard') out.push(f.name);
-    if (out.length === MAX_DEFAULT_FIELDS) break;
+    if (SEARCHABLE_TEXT.has(f.type)) out.push(f.name);
+    for (const m of f.multiFields ?? []) if (SEARCHABLE_TEXT.has(m.type) && m.defaultField !== false) out.push(`${f.name}.${m.name}`);
   }
-  return out;
+  const custom = fields.some((f) => f.name === 'fields' && f.type === 'object') ? ['fields.*'] : [];
+  return [...out.slice(0, MAX_DEFAULT_FIELDS - custom.length), ...custom];
 }
 
 /** `PUT _index_template/<name>` body for the data stream procbeat writes to. */

@@ -73,6 +73,51 @@ const FIXTURE = `
 
 type Props = Record<string, estypes.MappingProperty>;
 
+/** The ECS fields procbeat declares that ECS gives a `.text` multi-field (ECS definitions, 8.x/9.x). */
+const ECS_TEXT_FIELDS = [
+    'host.os.name',
+    'host.os.full',
+    'process.name',
+    'process.executable',
+    'process.command_line',
+    'process.working_directory',
+    'process.user.name',
+    'process.real_user.name',
+    'process.saved_user.name',
+    'process.title',
+    'process.previous.executable',
+    'process.parent.name',
+    'process.parent.executable',
+    'process.parent.command_line',
+    'process.parent.working_directory',
+    'process.parent.user.name',
+    'process.parent.real_user.name',
+    'process.parent.saved_user.name',
+    'process.group_leader.name',
+    'process.group_leader.executable',
+    'process.group_leader.command_line',
+    'process.group_leader.working_directory',
+    'process.group_leader.user.name',
+    'process.group_leader.real_user.name',
+    'process.group_leader.saved_user.name',
+    'process.session_leader.name',
+    'process.session_leader.executable',
+    'process.session_leader.command_line',
+    'process.session_leader.working_directory',
+    'process.session_leader.user.name',
+    'process.session_leader.real_user.name',
+    'process.session_leader.saved_user.name',
+    'process.entry_leader.name',
+    'process.entry_leader.executable',
+    'process.entry_leader.command_line',
+    'process.entry_leader.working_directory',
+    'process.entry_leader.user.name',
+    'process.entry_leader.real_user.name',
+    'process.entry_leader.saved_user.name',
+    'user.name',
+    'user.effective.name',
+];
+
 /** Walks `properties` by a dotted name. */
 function prop(mappings: estypes.MappingTypeMapping, name: string): estypes.MappingProperty | undefined {
   let props: Props | undefined = mappings.properties;
@@ -102,7 +147,8 @@ describe('index template', () => {
     assert.deepEqual(prop(m, 'host.ip'), { type: 'ip' });
     assert.deepEqual(prop(m, 'labels'), { type: 'object' });
     const dts = m.dynamic_templates!;
-    assert.deepEqual(dts[0], { labels: { path_match: 'labels.*', mapping: { type: 'keyword', ignore_above: 1024 } } });
+    // strings only, as beats writes it: a number stays a number, an object under labels.* stays an object
+    assert.deepEqual(dts[0], { labels: { path_match: 'labels.*', match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } });
     assert.deepEqual(dts.at(-1), { strings_as_keyword: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } });
   });
 
@@ -149,6 +195,54 @@ describe('index template', () => {
       assert.ok(p, `${f.name} is in the mappings`);
       if (f.type !== 'object') assert.equal(p.type, f.type, f.name);
     }
+  });
+
+  test('the ECS fields that have a .text multi-field get it (match_only_text), kept out of the default query fields', () => {
+    const all = loadFields();
+    const m = buildMappings(all, {});
+    const withText = all.filter((f) => f.multiFields?.some((x) => x.name === 'text')).map((f) => f.name);
+    assert.deepEqual(withText.sort(), [...ECS_TEXT_FIELDS].sort());
+    for (const name of ECS_TEXT_FIELDS) {
+      const p = prop(m, name) as { type?: string; fields?: Record<string, unknown> } | undefined;
+      assert.deepEqual(p?.fields, { text: { type: 'match_only_text' } }, name);
+    }
+    assert.equal((prop(m, 'process.command_line') as { type?: string }).type, 'wildcard', 'the field itself keeps its type');
+    const t = buildIndexTemplate(all, { beatName: 'procbeat', version: '0.1.0', patterns: ['p'], priority: 150 });
+    const defaults = ((t.template.settings!.index as Record<string, unknown>)['query'] as { default_field: string[] }).default_field;
+    assert.ok(defaults.includes('process.name') && !defaults.includes('process.name.text'));
+    assert.equal(defaults.at(-1), 'fields.*', 'custom fields are searched too, as beats does');
+  });
+
+  test('multi_fields in fields.yml: read with their type; a bad entry names the file, line and field', () => {
+    const ok = parseFields(`
+- key: g
+  title: G
+  description: G.
+  fields:
+  - name: a
+    type: keyword
+    description: A.
+    multi_fields:
+    - name: text
+      type: match_only_text
+      default_field: false
+`, 'mf.yml');
+    assert.deepEqual(ok[0]!.multiFields, [{ name: 'text', type: 'match_only_text', defaultField: false }]);
+    const bad = (entry: string, type = 'keyword'): string => `
+- key: g
+  title: G
+  description: G.
+  fields:
+  - name: a
+    type: ${type}
+    description: A.
+    multi_fields:
+${entry}
+`;
+    assert.throws(() => parseFields(bad('    - name: text\n      type: texty'), 'mf.yml'), /mf\.yml:11: field 'a\.text': unknown multi_fields type 'texty'/);
+    assert.throws(() => parseFields(bad('    - name: a.b\n      type: text'), 'mf.yml'), /field 'a': a multi_fields entry needs a 'name' without dots/);
+    assert.throws(() => parseFields(bad('    - name: text\n      type: text\n      analyzer: x'), 'mf.yml'), /unknown key 'analyzer' in multi_fields/);
+    assert.throws(() => parseFields(bad('    - name: text\n      type: text', 'object'), 'mf.yml'), /a field of type 'object' cannot have 'multi_fields'/);
   });
 
   test('settings: defaults, custom names, and the rule for a changed output index', () => {
