@@ -8,6 +8,7 @@ import { defaultIlmPolicy } from '../../core/setup/ilm.js';
 import { discoverPipelines, type IngestPipelineBody } from '../../core/setup/pipelines.js';
 import { readSetupSettings } from '../../core/setup/settings.js';
 import { buildIndexTemplate, buildMappings, TEMPLATE_REVISION, TemplateFieldError } from '../../core/setup/template.js';
+import { runScriptProcessor } from './painless-lite.js';
 import pipelineJson from '../../modules/system/process/ingest/pipeline.json' with { type: 'json' };
 
 // The shipped pipeline must have the shape of the client's request type: a wrong body fails here at compile time.
@@ -304,6 +305,35 @@ describe('the system/process ingest pipeline', () => {
     }
     assert.deepEqual([...tags], ['event-ingested', 'command-line', 'process-duration', 'related-user', 'related-hash']);
     assert.ok(Array.isArray(typedPipeline.on_failure) && typedPipeline.on_failure.length > 0, 'a failure never turns a document away');
+  });
+
+  test('related-user and related-hash add to what related.* held, a single string included', () => {
+    const script = (tag: string): { if?: string; source: string; params?: Record<string, unknown> } => {
+      const p = (typedPipeline.processors ?? []).find((x) => x?.script?.tag === tag)?.script;
+      assert.ok(p && typeof p.source === 'string', tag);
+      const out: { if?: string; source: string; params?: Record<string, unknown> } = { source: p.source };
+      if (typeof p.if === 'string') out.if = p.if;
+      if (p.params) out.params = p.params as Record<string, unknown>;
+      return out;
+    };
+    const doc = (): Record<string, unknown> => ({
+      user: { name: 'alice', effective: { name: 'root' } },
+      process: { user: { name: 'alice' }, hash: { sha256: 'b'.repeat(64) } },
+    });
+    for (const [had, want] of [
+      ['bob', ['bob', 'alice', 'root']],
+      [['bob', 'alice'], ['bob', 'alice', 'root']],
+      [undefined, ['alice', 'root']],
+    ] as const) {
+      const d = doc();
+      if (had !== undefined) d['related'] = { user: had };
+      runScriptProcessor(script('related-user'), d);
+      assert.deepEqual((d['related'] as { user: unknown }).user, want, `related.user was ${JSON.stringify(had)}`);
+    }
+    const h = doc();
+    h['related'] = { hash: 'a'.repeat(40) };
+    runScriptProcessor(script('related-hash'), h);
+    assert.deepEqual((h['related'] as { hash: unknown }).hash, ['a'.repeat(40), 'b'.repeat(64)]);
   });
 
   test('its painless sources have balanced braces (a compile error would fail setup)', () => {
