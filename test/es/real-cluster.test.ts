@@ -101,6 +101,9 @@ test('real cluster: setup, ingest through the module pipeline, mappings from fie
     assert.equal(props['process']['properties']['name']['type'], 'keyword');
     assert.equal(props['process']['properties']['pid']['type'], 'long');
     assert.equal(props['process']['properties']['command_line']['type'], 'wildcard');
+    assert.equal(props['process']['properties']['command_line']['fields']['text']['type'], 'match_only_text');
+    const text = await client.count({ index: name, query: { match: { 'process.command_line.text': 'sleep' } } });
+    assert.equal(text.count, 200, 'full-text search on the .text multi-field matches');
   } finally {
     await client.indices.deleteDataStream({ name }).catch(() => undefined);
     await client.indices.deleteIndexTemplate({ name }).catch(() => undefined);
