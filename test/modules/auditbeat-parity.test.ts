@@ -1,0 +1,89 @@
+/**
+ * Issue 11: what a migrating Auditbeat user would see differ in a document. Each test is
+ * one finding, checked on the document as a rule or dashboard reads it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { processEventToBeatEvent } from '../../modules/system/process/ecs/index.js';
+import { putEnrichmentFields } from '../../modules/system/process/enrich/ecs-fields.js';
+import type { NameResolver } from '../../modules/system/process/enrich/user-names.js';
+import type { ProcessEvent, RelatedProcess } from '../../modules/system/process/event.js';
+import { fullKernelEvent } from './ecs-fixtures.js';
+
+const names: NameResolver = {
+  userName: (uid) => ({ 0: 'root', 1000: 'alice' } as Record<number, string>)[uid],
+  groupName: (gid) => ({ 0: 'root', 1000: 'staff', 27: 'sudo' } as Record<number, string>)[gid],
+};
+const map = (ev: ProcessEvent) => processEventToBeatEvent(ev, { hostId: 'h', names }).fields as Record<string, any>;
+
+const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+const ALL = (1n << BigInt(lastCap + 1)) - 1n;
+
+test('item 1: every capability the kernel knows reads as ["CAP_ALL"]; one missing lists the names', () => {
+  const root = map({ ...fullKernelEvent(), caps: { effective: ALL, permitted: ALL } });
+  assert.deepEqual(root.process.thread.capabilities.effective, ['CAP_ALL']);
+  assert.deepEqual(root.process.thread.capabilities.permitted, ['CAP_ALL']);
+  const most = map({ ...fullKernelEvent(), caps: { effective: ALL & ~(1n << 21n), permitted: ALL } });
+  const eff = most.process.thread.capabilities.effective as string[];
+  assert.equal(eff.length, lastCap, 'all but CAP_SYS_ADMIN, by name');
+  assert.ok(!eff.includes('CAP_SYS_ADMIN') && !eff.includes('CAP_ALL'));
+});
+
+function related(pid: number, extra: Partial<RelatedProcess> = {}): RelatedProcess {
+  return {
+    pid, startBootNs: 1000n * BigInt(pid), start: new Date('2025-01-01T00:00:00.000Z'), name: 'bash', executable: '/bin/bash',
+    args: ['bash', '-l'], cwd: '/', tty: { major: 136, minor: 1 },
+    creds: { uid: 1000, gid: 1000, euid: 0, egid: 0, suid: 1000, sgid: 1000, supplementalGids: [27, 1000] },
+    parent: { pid: 1, startBootNs: 5n, start: new Date('2024-12-31T00:00:00.000Z') },
+    ...extra,
+  };
+}
+
+test('item 4: no process.group_leader.parent (not ECS); session and entry leaders keep theirs', () => {
+  const ev: ProcessEvent = { ...fullKernelEvent(), lineage: { groupLeader: related(4242), sessionLeader: related(3999), entryLeader: { ...related(3000), entryType: 'sshd' } } };
+  const d = map(ev);
+  assert.equal(d.process.group_leader.pid, 4242);
+  assert.equal(d.process.group_leader.parent, undefined);
+  assert.equal(d.process.session_leader.parent.pid, 1);
+  assert.equal(d.process.entry_leader.parent.pid, 1);
+});
+
+test('item 5: a session or group id of 0 gives no leader object', () => {
+  const d = map({ ...fullKernelEvent(), pgid: 0, sid: 0 });
+  assert.equal(d.process.session_leader, undefined);
+  assert.equal(d.process.group_leader, undefined);
+  const doc: Record<string, any> = { process: {} };
+  putEnrichmentFields(doc, { ...fullKernelEvent(), lineage: { sessionLeader: related(0), groupLeader: related(0) } }, { hostId: 'h', names });
+  assert.equal(doc.process.session_leader, undefined, 'the lineage table naming pid 0 adds none either');
+  assert.equal(doc.process.group_leader, undefined);
+});
+
+test('item 7: process.user/group, real_*, saved_*, supplemental_groups and command_line, on the process and its leaders', () => {
+  const ev: ProcessEvent = {
+    ...fullKernelEvent(),
+    creds: { uid: 1000, gid: 1000, euid: 0, egid: 0, suid: 1000, sgid: 1000, supplementalGids: [27, 1000] },
+    lineage: { sessionLeader: related(3999), entryLeader: { ...related(3000), entryType: 'sshd' } },
+  };
+  const p = map(ev).process;
+  assert.deepEqual(p.user, { id: '0', name: 'root' });
+  assert.deepEqual(p.group, { id: '0', name: 'root' });
+  assert.deepEqual(p.real_user, { id: '1000', name: 'alice' });
+  assert.deepEqual(p.real_group, { id: '1000', name: 'staff' });
+  assert.deepEqual(p.saved_user, { id: '1000', name: 'alice' });
+  assert.deepEqual(p.saved_group, { id: '1000', name: 'staff' });
+  assert.deepEqual(p.supplemental_groups, [{ id: '27', name: 'sudo' }, { id: '1000', name: 'staff' }]);
+  assert.equal(p.command_line, '/usr/bin/true --x');
+  for (const leader of [p.session_leader, p.entry_leader]) {
+    assert.deepEqual(leader.saved_user, { id: '1000', name: 'alice' });
+    assert.deepEqual(leader.saved_group, { id: '1000', name: 'staff' });
+    assert.deepEqual(leader.supplemental_groups, [{ id: '27', name: 'sudo' }, { id: '1000', name: 'staff' }]);
+    assert.equal(leader.command_line, 'bash -l');
+  }
+});
+
+test('item 10: process_error names the first failure after "ERROR for PID N:", as Auditbeat', () => {
+  const d = map({ ...fullKernelEvent(), action: 'process_error', errors: ['failed to load user for PID 4242: open /proc/4242/status: permission denied', 'second'] });
+  assert.equal(d.message, 'ERROR for PID 4242: failed to load user for PID 4242: open /proc/4242/status: permission denied');
+  assert.equal(d.error.message, 'failed to load user for PID 4242: open /proc/4242/status: permission denied; second', 'error.message keeps every failure');
+});
