@@ -3,8 +3,11 @@
  * one finding, checked on the document as a rule or dashboard reads it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { readProcess } from '../../modules/system/process/backends/procfs/reader.js';
 import { processEventToBeatEvent } from '../../modules/system/process/ecs/index.js';
 import { putEnrichmentFields } from '../../modules/system/process/enrich/ecs-fields.js';
 import type { NameResolver } from '../../modules/system/process/enrich/user-names.js';
@@ -86,4 +89,28 @@ test('item 10: process_error names the first failure after "ERROR for PID N:", a
   const d = map({ ...fullKernelEvent(), action: 'process_error', errors: ['failed to load user for PID 4242: open /proc/4242/status: permission denied', 'second'] });
   assert.equal(d.message, 'ERROR for PID 4242: failed to load user for PID 4242: open /proc/4242/status: permission denied');
   assert.equal(d.error.message, 'failed to load user for PID 4242: open /proc/4242/status: permission denied; second', 'error.message keeps every failure');
+});
+
+test('item 10: procfs read failures carry Auditbeat\'s texts (process information first, then user)', () => {
+  // A copy of our own /proc entry where exe is a plain file (readlink: EINVAL) and status a
+  // directory (read: EISDIR): real filesystem errors that root cannot bypass.
+  const root = mkdtempSync(join(tmpdir(), 'procbeat-proc-'));
+  try {
+    const dir = join(root, String(process.pid));
+    mkdirSync(join(dir, 'status'), { recursive: true });
+    writeFileSync(join(dir, 'stat'), readFileSync(`/proc/${process.pid}/stat`));
+    writeFileSync(join(dir, 'cmdline'), readFileSync(`/proc/${process.pid}/cmdline`));
+    writeFileSync(join(dir, 'exe'), 'not a link');
+    symlinkSync('/', join(dir, 'cwd'));
+    writeFileSync(join(dir, 'cgroup'), '0::/\n');
+    const out = readProcess(process.pid, { procRoot: root, bootMs: Date.now() - 1000, clockTicks: 100, maxArgsBytes: 4096, euid: 0 });
+    assert.equal(out.kind, 'ok');
+    const errors = out.kind === 'ok' ? out.facts.errors : undefined;
+    assert.deepEqual(errors, [
+      `failed to load process information for PID ${process.pid}: readlink ${dir}/exe: invalid argument`,
+      `failed to load user for PID ${process.pid}: read ${dir}/status: is a directory`,
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
