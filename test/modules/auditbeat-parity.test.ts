@@ -3,7 +3,8 @@
  * one finding, checked on the document as a rule or dashboard reads it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +14,7 @@ import { putEnrichmentFields } from '../../modules/system/process/enrich/ecs-fie
 import type { NameResolver } from '../../modules/system/process/enrich/user-names.js';
 import type { ProcessEvent, RelatedProcess } from '../../modules/system/process/event.js';
 import { fullKernelEvent } from './ecs-fixtures.js';
+import { runProcfs } from './procfs-helpers.js';
 
 const names: NameResolver = {
   userName: (uid) => ({ 0: 'root', 1000: 'alice' } as Record<number, string>)[uid],
@@ -112,5 +114,35 @@ test('item 10: procfs read failures carry Auditbeat\'s texts (process informatio
     ]);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('item 8: with the default settings, a burst of max_file_size executables all get process.hash.sha1', async (t) => {
+  const sleep = ['/usr/bin/sleep', '/bin/sleep'].find((p) => existsSync(p));
+  if (!sleep) { t.skip('no sleep binary to copy'); return; }
+  // 16 distinct executables of exactly the default max_file_size (100 MiB; sparse, so no
+  // disk is used), started together as after a boot or a deploy: each must be hashed.
+  const dir = mkdtempSync(join(tmpdir(), 'procbeat-bigexe-'));
+  const children: ChildProcess[] = [];
+  const r = await runProcfs({ hash: {} });
+  try {
+    for (let i = 0; i < 16; i++) {
+      const exe = join(dir, `big-sleep-${i}`);
+      copyFileSync(sleep, exe);
+      truncateSync(exe, 100 * 1024 * 1024);
+      chmodSync(exe, 0o755);
+      children.push(spawn(exe, ['600'], { stdio: 'ignore' }));
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    const docs = await r.fetch();
+    const ours = docs.filter((d) => children.some((c) => c.pid === d.process.pid));
+    assert.equal(ours.length, children.length, 'every big executable is reported');
+    const missing = ours.filter((d) => (d.process as any).hash?.sha1 === undefined)
+      .map((d) => `${d.process.executable}: ${(d as any).procbeat?.process?.hash_reason ?? (d as any).error?.message}`);
+    assert.deepEqual(missing, [], 'no document ships without its hash');
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await r.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
