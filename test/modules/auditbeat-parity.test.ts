@@ -15,6 +15,10 @@ import type { NameResolver } from '../../modules/system/process/enrich/user-name
 import type { ProcessEvent, RelatedProcess } from '../../modules/system/process/event.js';
 import { fullKernelEvent } from './ecs-fixtures.js';
 import { runProcfs } from './procfs-helpers.js';
+import { makeContext } from './context.js';
+import { kernelTracingUnavailable } from '../quark-ffi/procbeat-run.js';
+import { processDataset } from '../../modules/system/process/dataset.js';
+import type { PushDataset } from '../../core/api/dataset.js';
 
 const names: NameResolver = {
   userName: (uid) => ({ 0: 'root', 1000: 'alice' } as Record<number, string>)[uid],
@@ -144,5 +148,52 @@ test('item 8: with the default settings, a burst of max_file_size executables al
     for (const c of children) c.kill('SIGKILL');
     await r.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('item 9: process.start and entity_id agree between the procfs and kernel_tracing backends', async (t) => {
+  const why = await kernelTracingUnavailable();
+  if (why) { t.skip(why); return; }
+  const before = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+  const kt = makeContext();
+  const v = processDataset.validate({ process: { backend: 'kernel_tracing', hash: { hash_types: [] } } });
+  assert.ok(v.ok);
+  const ds = await processDataset.create(v.config, kt.ctx);
+  assert.equal(ds.kind, 'push');
+  let after: ChildProcess | undefined;
+  const kernelDocs = new Map<number, Record<string, any>>();
+  try {
+    const it = (ds as PushDataset).events(kt.abort.signal)[Symbol.asyncIterator]();
+    const deadline = Date.now() + 30_000;
+    // One pending next() at a time: a second call would queue behind it and lose its result.
+    let pending = it.next();
+    while (Date.now() < deadline && (!kernelDocs.has(before.pid!) || after === undefined || !kernelDocs.has(after.pid!))) {
+      const next = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+      if (next !== null) pending = it.next();
+      if (next !== null && !next.done) {
+        const d = next.value.fields as Record<string, any>;
+        if (d.process?.start !== undefined) kernelDocs.set(d.process.pid, d);
+      }
+      // Started once the snapshot is in: the kernel sees this one fork.
+      if (after === undefined && kernelDocs.has(before.pid!)) after = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+    }
+    const r = await runProcfs();
+    try {
+      const procfsDocs = await r.fetch();
+      for (const child of [before, after!]) {
+        const k = kernelDocs.get(child.pid!);
+        const p = procfsDocs.find((d) => d.process.pid === child.pid);
+        assert.ok(k && p, `both backends report PID ${child.pid}`);
+        assert.equal(k.process.start, p.process.start, `process.start of PID ${child.pid} (${k.event.action})`);
+        assert.equal(k.process.entity_id, p.process.entity_id);
+      }
+    } finally {
+      await r.close();
+    }
+  } finally {
+    before.kill('SIGKILL');
+    after?.kill('SIGKILL');
+    kt.abort.abort();
+    await ds.close?.();
   }
 });

@@ -7,6 +7,7 @@
 import { DataType, load, open } from 'ffi-rs';
 
 const LIB = 'procbeat-libc';
+const CLOCK_REALTIME = 0;
 const CLOCK_BOOTTIME = 7;
 const ERANGE = 34;
 
@@ -24,16 +25,25 @@ function ensureOpen(): boolean {
   return opened;
 }
 
-/** CLOCK_BOOTTIME now, in ns; undefined when libc cannot be called. */
-export function bootClockNs(): bigint | undefined {
-  if (!ensureOpen()) return undefined;
+function clockNs(clock: number): bigint | undefined {
   const ts = Buffer.alloc(16);
   const rc = load({
     library: LIB, funcName: 'clock_gettime', retType: DataType.I32,
-    paramsType: [DataType.I32, DataType.U8Array], paramsValue: [CLOCK_BOOTTIME, ts],
+    paramsType: [DataType.I32, DataType.U8Array], paramsValue: [clock, ts],
   });
   if (rc !== 0) return undefined;
   return ts.readBigInt64LE(0) * 1_000_000_000n + ts.readBigInt64LE(8);
+}
+
+/**
+ * The wall-clock time of boot in ns (CLOCK_REALTIME - CLOCK_BOOTTIME), the offset
+ * quark-ffi puts in every batch; undefined when libc cannot be called.
+ */
+export function bootWallNs(): bigint | undefined {
+  if (!ensureOpen()) return undefined;
+  const real = clockNs(CLOCK_REALTIME);
+  const boot = clockNs(CLOCK_BOOTTIME);
+  return real === undefined || boot === undefined ? undefined : real - boot;
 }
 
 /** Bytes for the strings of one entry; a directory entry bigger than the largest is an error. */
