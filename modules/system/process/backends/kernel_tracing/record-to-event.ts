@@ -123,7 +123,8 @@ export function recordToProcessEvent(rec: ProcessRecord, ticksPerSecond: number)
   const exe = executableFacts(rec);
   if (exe) ev.exe = exe;
   if (rec.pidnsInitStartNs !== undefined && rec.pidnsInitStartNs !== 0n) {
-    ev.pidnsInitStart = bootNsToDate(rec.pidnsInitStartNs, rec.bootWallNs);
+    // The start of that init process: floored like every process.start.
+    ev.pidnsInitStart = bootNsToDate(startTickNs(rec.pidnsInitStartNs, ticksPerSecond), rec.bootWallNs);
   }
   if (rec.previous.length > 0) {
     ev.previous = rec.previous.map((img) => ({
