@@ -197,3 +197,50 @@ test('item 9: process.start and entity_id agree between the procfs and kernel_tr
     await ds.close?.();
   }
 });
+
+test('item 3: a kernel record without an executable path keeps parent, start, entity_id, user and capabilities', async (t) => {
+  const why = await kernelTracingUnavailable();
+  if (why) { t.skip(why); return; }
+  // A zombie has no executable link any more, but /proc still has its ids and
+  // credentials: the snapshot record of it has no path, as PID 1's can lack one.
+  const parent = spawn('/bin/sh', ['-c', '(exit 0) & exec /bin/sleep 60'], { stdio: 'ignore' });
+  let zombie: number | undefined;
+  for (let i = 0; i < 100 && zombie === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      const children = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      zombie = children.find((c) => { try { return /^State:\s+Z/m.test(readFileSync(`/proc/${c}/status`, 'utf8')); } catch { return false; } });
+    } catch { /* not yet */ }
+  }
+  if (zombie === undefined) { parent.kill('SIGKILL'); t.skip('could not make a zombie process here'); return; }
+  const kt = makeContext();
+  const v = processDataset.validate({ process: { backend: 'kernel_tracing', hash: { hash_types: [] } } });
+  assert.ok(v.ok);
+  const ds = await processDataset.create(v.config, kt.ctx);
+  try {
+    assert.equal(ds.kind, 'push');
+    const it = (ds as PushDataset).events(kt.abort.signal)[Symbol.asyncIterator]();
+    let doc: Record<string, any> | undefined;
+    let pending = it.next();
+    const deadline = Date.now() + 20_000;
+    while (doc === undefined && Date.now() < deadline) {
+      const next = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+      if (next === null) continue;
+      pending = it.next();
+      if (next.done) break;
+      const d = next.value.fields as Record<string, any>;
+      if (d.process?.pid === zombie) doc = d;
+    }
+    assert.ok(doc, `the snapshot reports the zombie PID ${zombie}`);
+    assert.equal(doc.process.executable, undefined, 'no executable path in this record');
+    assert.equal(doc.process.parent?.pid, parent.pid, 'parent');
+    assert.equal(typeof doc.process.start, 'string', 'start');
+    assert.equal(typeof doc.process.entity_id, 'string', 'entity_id');
+    assert.equal(doc.user?.id, '0', 'user');
+    assert.equal(typeof doc.process.interactive, 'boolean', 'interactive');
+  } finally {
+    parent.kill('SIGKILL');
+    kt.abort.abort();
+    await ds.close?.();
+  }
+});
