@@ -19,6 +19,8 @@ import { makeContext } from './context.js';
 import { kernelTracingUnavailable } from '../quark-ffi/procbeat-run.js';
 import { processDataset } from '../../modules/system/process/dataset.js';
 import type { PushDataset } from '../../core/api/dataset.js';
+import { buildProcessors } from '../../core/processors/index.js';
+import { detectContainerized, osCodename, parseOsRelease } from '../../core/processors/host-info.js';
 
 const names: NameResolver = {
   userName: (uid) => ({ 0: 'root', 1000: 'alice' } as Record<number, string>)[uid],
@@ -242,5 +244,27 @@ test('item 3: a kernel record without an executable path keeps parent, start, en
     parent.kill('SIGKILL');
     kt.abort.abort();
     await ds.close?.();
+  }
+});
+
+test('item 6: add_host_metadata emits host.os.codename and host.containerized', async () => {
+  const t = makeContext();
+  const [proc] = await buildProcessors([{ add_host_metadata: {} }], { key: 'processors', logger: t.ctx.logger, info: t.ctx.info });
+  const host = proc!.run({ timestamp: new Date(), fields: {} })!.fields.host as Record<string, any>;
+  const rel = parseOsRelease(readFileSync('/etc/os-release', 'utf8'));
+  if (rel.VERSION_CODENAME) assert.equal(host.os.codename, rel.VERSION_CODENAME);
+  assert.equal(host.containerized, existsSync('/.dockerenv') || existsSync('/run/.containerenv') || /docker|lxc|kubepods|containerd|libpod|crio/.test(readFileSync('/proc/1/cgroup', 'utf8')));
+  assert.equal(osCodename({ VERSION: '22.04.4 LTS (Jammy Jellyfish)' }), 'Jammy Jellyfish');
+  assert.equal(osCodename({ VERSION_ID: '39' }), undefined);
+  // A host tree without markers, and one whose init runs in a kubepods cgroup.
+  const root = mkdtempSync(join(tmpdir(), 'procbeat-host-'));
+  try {
+    mkdirSync(join(root, 'proc/1'), { recursive: true });
+    writeFileSync(join(root, 'proc/1/cgroup'), '0::/init.scope\n');
+    assert.equal(await detectContainerized(root), false);
+    writeFileSync(join(root, 'proc/1/cgroup'), '0::/kubepods/besteffort/pod1/abc\n');
+    assert.equal(await detectContainerized(root), true);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
