@@ -57,9 +57,9 @@ test('item 2: a user known only to an NSS source (extrausers) gets user.name and
     });
     const r = JSON.parse(out) as { first: any; second: any; metrics: Record<string, number> };
     assert.equal(r.first?.id, String(UID), 'the first process is reported');
+    assert.deepEqual(r.second, { action: 'process_started', id: String(UID), name: 'ldapdora', group: 'ldapstaff' }, 'later events carry the names');
     assert.equal(r.first.name, null, 'the first event does not wait for the name service');
     assert.ok(r.metrics['names.pending_shipped']! >= 1, 'and shipping it without the name is counted');
-    assert.deepEqual(r.second, { action: 'process_started', id: String(UID), name: 'ldapdora', group: 'ldapstaff' }, 'later events carry the names');
     assert.ok(r.metrics['names.resolved']! >= 2, 'user and group resolved through NSS');
   } finally {
     rmSync(dir, { recursive: true, force: true });
