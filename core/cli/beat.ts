@@ -15,6 +15,7 @@ import type { Pipeline } from '../publisher/api.js';
 import { createPipeline } from '../publisher/pipeline.js';
 import { planDatasets } from '../registry/plan.js';
 import { Runner } from '../runner/runner.js';
+import { buildPlansProcessing, type ModuleProcessing } from '../runner/module-processing.js';
 import type { CommandIO } from './command.js';
 
 export interface RunBeatOptions {
@@ -81,11 +82,15 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
 
   // Settings problems first, before anything listens or opens files.
   let processors: Processor[];
+  let moduleProcessing: Array<ModuleProcessing | undefined>;
   try {
     await validateOutput(config.output, { file: config.file, info });
     processors = await buildProcessors(config.processors, {
       file: config.file, key: 'processors', logger: componentLogger(logger, 'processors'), info,
     });
+    moduleProcessing = await buildPlansProcessing(plans, {
+      fileFor: (k) => config.fileFor(k), logger: componentLogger(logger, 'processors'), info,
+    }, metrics);
   } catch (err) {
     return fail('invalid configuration', err);
   }
@@ -140,7 +145,7 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
     cleanups.push(stopMetricsLog);
   }
 
-  const runner = new Runner({ plans, pipeline, logger, metrics, info });
+  const runner = new Runner({ plans, pipeline, logger, metrics, info, processing: moduleProcessing });
   runner.start();
   log.info(`${info.name} is running; stop it with SIGINT or SIGTERM`);
 

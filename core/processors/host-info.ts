@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { access, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import type { Fields } from '../api/event.js';
 
@@ -10,7 +10,9 @@ export interface HostInfo {
   name: string;
   hostname: string;
   architecture: string;
-  os: { type: string; family: string; name: string; version: string; kernel: string; platform: string };
+  os: { type: string; family: string; name: string; version: string; kernel: string; platform: string; codename?: string };
+  /** Whether this host is itself a container (ECS host.containerized). */
+  containerized?: boolean;
   id?: string;
   ip?: string[];
   mac?: string[];
@@ -23,6 +25,7 @@ export function hostInfoFields(h: HostInfo): Fields {
     architecture: h.architecture,
     os: { ...h.os },
   };
+  if (h.containerized !== undefined) out.containerized = h.containerized;
   if (h.id) out.id = h.id;
   if (h.ip && h.ip.length > 0) out.ip = [...h.ip];
   if (h.mac && h.mac.length > 0) out.mac = [...h.mac];
@@ -111,6 +114,32 @@ function interfaceIps(): string[] {
   return [...ips];
 }
 
+/** `bookworm` from VERSION_CODENAME, else from a VERSION like `12 (bookworm)`. */
+export function osCodename(rel: Record<string, string>): string | undefined {
+  if (rel.VERSION_CODENAME) return rel.VERSION_CODENAME;
+  const m = /\(([^)]+)\)/.exec(rel.VERSION ?? '');
+  return m ? m[1]!.trim() || undefined : undefined;
+}
+
+const CONTAINER_CGROUP = /docker|lxc|kubepods|containerd|libpod|crio/;
+
+/**
+ * Whether we run inside a container: a runtime's marker file, or init's cgroup naming a
+ * runtime (cgroup v1 and hybrid hosts show it there).
+ */
+export async function detectContainerized(root = ''): Promise<boolean> {
+  for (const marker of ['/.dockerenv', '/run/.containerenv']) {
+    try {
+      await access(root + marker);
+      return true;
+    } catch {
+      // not this runtime
+    }
+  }
+  const cgroup = await readFirst([`${root}/proc/1/cgroup`]);
+  return cgroup !== undefined && CONTAINER_CGROUP.test(cgroup);
+}
+
 export async function gatherHostInfo(opts: { name: string; hostId: string; netinfo: boolean }): Promise<HostInfo> {
   const rel = parseOsRelease((await readFirst(['/etc/os-release', '/usr/lib/os-release'])) ?? '');
   const id = opts.hostId || (await readFirst(['/etc/machine-id', '/var/lib/dbus/machine-id']))?.trim() || undefined;
@@ -127,7 +156,10 @@ export async function gatherHostInfo(opts: { name: string; hostId: string; netin
       kernel: os.release(),
       platform,
     },
+    containerized: await detectContainerized(),
   };
+  const codename = osCodename(rel);
+  if (codename !== undefined) info.os.codename = codename;
   if (id) info.id = id;
   if (opts.netinfo) {
     info.ip = interfaceIps();

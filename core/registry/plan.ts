@@ -3,6 +3,7 @@ import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { childKey, isPlainObject } from '../config/keys.js';
 import { MODULE_KEYS } from '../config/schema/index.js';
 import type { ProcbeatConfig } from '../config/types.js';
+import { takeModuleSettings, type ModuleProcessingSettings } from './module-settings.js';
 import { datasetId, datasetsOf, findDataset, knownModules } from './registry.js';
 
 /** One dataset to run: where it was configured and its validated config. */
@@ -15,6 +16,8 @@ export interface DatasetPlan {
   readonly key: string;
   readonly definition: DatasetDefinition;
   readonly config: unknown;
+  /** The block's own processors, fields, tags, index, pipeline, keep_null, service.name. */
+  readonly moduleSettings: ModuleProcessingSettings;
 }
 
 /** Keys of a module block the framework reads; the rest goes to the datasets. */
@@ -70,6 +73,7 @@ function planBlock(block: unknown, key: string, fail: (key: string, problem: str
 
   const rest: ModuleBlock = {};
   for (const [k, v] of Object.entries(block)) if (!FRAMEWORK_KEYS.has(k)) rest[k] = v;
+  const moduleSettings = takeModuleSettings(rest, key, fail);
 
   const plans: DatasetPlan[] = [];
   const seen = new Set<string>();
@@ -87,7 +91,7 @@ function planBlock(block: unknown, key: string, fail: (key: string, problem: str
       }
       continue;
     }
-    plans.push({ id: datasetId(module, name), module, dataset: name, key, definition, config: result.config });
+    plans.push({ id: datasetId(module, name), module, dataset: name, key, definition, config: result.config, moduleSettings });
   }
   return plans;
 }

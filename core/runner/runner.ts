@@ -5,6 +5,7 @@ import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
 import type { Pipeline } from '../publisher/api.js';
 import type { DatasetPlan } from '../registry/plan.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import type { ModuleProcessing } from './module-processing.js';
 
 /** Events published in a row before the runner lets the event loop turn. */
 const YIELD_EVERY = 256;
@@ -16,6 +17,8 @@ export interface RunnerOptions {
   metrics: MetricsRegistry;
   info: BeatInfo;
   backoff?: BackoffOptions;
+  /** Each plan's module-level step (same order as `plans`), from buildPlansProcessing. */
+  processing?: ReadonlyArray<ModuleProcessing | undefined>;
 }
 
 export interface StopResult {
@@ -49,7 +52,7 @@ export class Runner {
   start(): void {
     this.options.plans.forEach((plan, i) => {
       const name = this.loops.has(plan.id) ? `${plan.id}#${i}` : plan.id;
-      this.loops.set(name, this.supervise(plan));
+      this.loops.set(name, this.supervise(plan, this.options.processing?.[i]));
     });
     this.log.info({ datasets: [...this.loops.keys()] }, `started ${this.loops.size} dataset(s)`);
   }
@@ -78,7 +81,7 @@ export class Runner {
     return { stuck };
   }
 
-  private async supervise(plan: DatasetPlan): Promise<void> {
+  private async supervise(plan: DatasetPlan, processing: ModuleProcessing | undefined): Promise<void> {
     const signal = this.controller.signal;
     const key = `${plan.module}.${plan.dataset}`;
     const logger = this.options.logger.child({ 'log.logger': key });
@@ -94,8 +97,8 @@ export class Runner {
         dataset = await plan.definition.create(plan.config, ctx);
         this.ns.inc(`${key}.starts`);
         this.ns.set(`${key}.running`, 1);
-        if (dataset.kind === 'push') await this.runPush(dataset, key, signal);
-        else await this.runPeriodic(dataset, key, signal);
+        if (dataset.kind === 'push') await this.runPush(dataset, key, signal, processing);
+        else await this.runPeriodic(dataset, key, signal, processing);
         if (!signal.aborted) failure = new Error('the dataset stopped on its own');
       } catch (err) {
         failure = err;
@@ -112,28 +115,30 @@ export class Runner {
     logger.debug(`dataset ${plan.id} stopped`);
   }
 
-  private async runPush(dataset: PushDataset, key: string, signal: AbortSignal): Promise<void> {
+  private async runPush(dataset: PushDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {
     for await (const event of dataset.events(signal)) {
       if (signal.aborted) return;
-      await this.publish(event, key);
+      await this.publish(event, key, processing);
     }
   }
 
-  private async runPeriodic(dataset: PeriodicDataset, key: string, signal: AbortSignal): Promise<void> {
+  private async runPeriodic(dataset: PeriodicDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {
     while (!signal.aborted) {
       const started = Date.now();
       const events = await dataset.fetch(signal);
       for (const event of events) {
         if (signal.aborted) return;
-        await this.publish(event, key);
+        await this.publish(event, key, processing);
       }
       // The period runs from fetch start to fetch start, as in beats.
       await sleep(dataset.periodMs - (Date.now() - started), signal);
     }
   }
 
-  private async publish(event: BeatEvent, key: string): Promise<void> {
-    await this.options.pipeline.publish(event);
+  private async publish(event: BeatEvent, key: string, processing: ModuleProcessing | undefined): Promise<void> {
+    // The module block's own settings and processors run before the global ones (beats' order).
+    const processed = processing === undefined ? event : processing.run(event);
+    if (processed !== null) await this.options.pipeline.publish(processed);
     this.ns.inc(`${key}.events`);
     // A publish into a queue with room resolves as a microtask; a source that always has an
     // event ready would then never let timers, I/O or the HTTP endpoint run. Yield now and then.

@@ -64,7 +64,7 @@ struct qf_record_header {
 #define QF_REC_EXIT		0x0004u
 #define QF_REC_SNAPSHOT		0x0008u	/* from the initial /proc scrape */
 #define QF_REC_LOOKUP		0x0010u	/* from qf_lookup(), not an event */
-#define QF_REC_COMPLETE		0x0020u	/* ids, creds and executable known */
+#define QF_REC_COMPLETE		0x0020u	/* ids and creds known (the path may be absent) */
 #define QF_REC_CORE_DUMPED	0x0040u	/* the exit status has the core bit */
 
 /* PROCESS validity bits: a field group is meaningful only with its bit. */

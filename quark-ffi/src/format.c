@@ -122,8 +122,9 @@ qf_fmt_record(uint8_t *buf, size_t cap, const struct qf_proc *p, uint32_t rec_fl
 	fx.h.length = (uint32_t)need;
 	fx.h.kind = QF_KIND_PROCESS;
 	fx.h.fixed_size = sizeof(fx);
-	if ((fx.h.valid & (QF_VALID_IDS | QF_VALID_CREDS)) == (QF_VALID_IDS | QF_VALID_CREDS) &&
-	    p->exe != NULL)
+	/* As quark: ids and credentials (from /proc status and stat, or the kernel) make
+	 * the process valid; a missing path (PID 1, a zombie) only drops the path. */
+	if ((fx.h.valid & (QF_VALID_IDS | QF_VALID_CREDS)) == (QF_VALID_IDS | QF_VALID_CREDS))
 		rec_flags |= QF_REC_COMPLETE;
 	if ((fx.h.valid & QF_VALID_EXIT) && (fx.exit_status & 0x80))
 		rec_flags |= QF_REC_CORE_DUMPED;

@@ -24,7 +24,7 @@ function capture(): { lines: Array<Record<string, unknown>>; logger: ReturnType<
 }
 
 function plan(def: DatasetDefinition<unknown>): DatasetPlan {
-  return { id: `${def.module}/${def.name}`, module: def.module, dataset: def.name, key: 'procbeat.modules[0]', definition: def, config: {} };
+  return { id: `${def.module}/${def.name}`, module: def.module, dataset: def.name, key: 'procbeat.modules[0]', definition: def, config: {}, moduleSettings: { fieldsUnderRoot: false, tags: [], keepNull: false } };
 }
 
 function event(i: number): BeatEvent {

@@ -77,7 +77,6 @@ type Props = Record<string, estypes.MappingProperty>;
 /** The ECS fields procbeat declares that ECS gives a `.text` multi-field (ECS definitions, 8.x/9.x). */
 const ECS_TEXT_FIELDS = [
     'host.os.name',
-    'host.os.full',
     'process.name',
     'process.executable',
     'process.command_line',
@@ -85,7 +84,6 @@ const ECS_TEXT_FIELDS = [
     'process.user.name',
     'process.real_user.name',
     'process.saved_user.name',
-    'process.title',
     'process.previous.executable',
     'process.parent.name',
     'process.parent.executable',

@@ -16,7 +16,11 @@ import { runProcfs } from './procfs-helpers.js';
 const defs = loadFields();
 const byName = new Map(defs.map((d) => [d.name, d]));
 
+/** Every document the tests below produce, for the declared-and-emitted check at the end. */
+const emitted: BeatEvent[] = [];
+
 function assertDeclared(events: BeatEvent[]): void {
+  emitted.push(...events);
   const problems = new Map<string, string>();
   for (const e of events) {
     for (const p of checkDocument(toDocument(e), defs)) {
@@ -83,6 +87,53 @@ test('every field of a complete and an incomplete kernel record, and of every ac
     events.push(processEventToBeatEvent({ ...fullKernelEvent(), action, complete: false, errors: ['e'] }, { hostId: 'h', names }));
   }
   assertDeclared(events);
+});
+
+/** Dotted paths of a document's leaves; arrays of objects are walked through. */
+function leafPaths(value: unknown, path: string, out: Set<string>): void {
+  if (Array.isArray(value)) {
+    if (value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) for (const v of value) leafPaths(v, path, out);
+    else out.add(path);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) leafPaths(v, path ? `${path}.${k}` : k, out);
+  } else if (value !== undefined) out.add(path);
+}
+
+test('the kernel mapping with lineage, signals, leaders and every hash type is declared', () => {
+  const names = new UserNames();
+  const all = Object.fromEntries(HASH_TYPES.map((h) => [h, 'ab'.repeat(16)]));
+  const creds = { uid: 0, gid: 0, euid: 0, egid: 0, suid: 0, sgid: 0, supplementalGids: [0] };
+  const rel = {
+    pid: 10, vpid: 1, startBootNs: 5n, start: new Date(0), name: 'sh', executable: '/bin/sh', args: ['sh'], cwd: '/',
+    tty: { major: 136, minor: 0 }, creds, parent: { pid: 1, vpid: 1, startBootNs: 1n, start: new Date(0) },
+  };
+  const ev = {
+    ...fullKernelEvent(), hashes: all, creds,
+    lineage: { parent: rel, groupLeader: rel, sessionLeader: rel, entryLeader: { ...rel, entryType: 'sshd' as const, sourceIp: '10.0.0.1' } },
+    exe: { ...fullKernelEvent().exe, uid: 0, gid: 0, size: 10, privilegesChanged: true },
+    signals: {
+      exe: { ctimeToExecMs: 1, mtimeToExecMs: 2, writableByUser: false },
+      exec: { privilegesChanged: true, euidGained: 0, egidGained: 0, fileCapabilities: false, inferred: true },
+      container: { id: 'abc', runtime: 'docker', start: new Date(0) },
+    },
+  };
+  const reasoned = { ...fullKernelEvent(), hashes: undefined, hashReason: 'too big', argsRedacted: true };
+  assertDeclared([
+    processEventToBeatEvent(ev, { hostId: 'h', names, backendName: 'ebpf' }),
+    processEventToBeatEvent(reasoned, { hostId: 'h', names }),
+  ]);
+});
+
+test('fields.yml declares exactly what the code can emit: no declared field is left unused', () => {
+  const seen = new Set<string>();
+  for (const e of emitted) leafPaths(toDocument(e), '', seen);
+  // The module's ingest pipeline sets a few fields in Elasticsearch (event.ingested, related.*).
+  const pipeline = readFileSync(defaultFieldsPath().replace(/fields\.yml$/, 'modules/system/process/ingest/pipeline.json'), 'utf8');
+  const unused = defs
+    .filter((d) => !pipeline.includes(d.name))
+    .filter((d) => !seen.has(d.name) && ![...seen].some((p) => p.startsWith(`${d.name}.`)))
+    .map((d) => d.name);
+  assert.deepEqual(unused, [], 'declared in fields.yml but emitted by no document: emit them or remove them');
 });
 
 test('the checker catches an undeclared field and a wrong type', () => {

@@ -270,7 +270,7 @@ test('an exe link root cannot read makes a process_error naming the file', async
     assert.ok(d, 'still reported');
     assert.equal(d.event.action, 'process_error');
     assert.equal(d.process.executable, undefined);
-    assert.match(String((d.error as any).message), new RegExp(`failed to read /proc/${unreadable}/exe: EACCES`));
+    assert.match(String((d.error as any).message), new RegExp(`failed to load process information for PID ${unreadable}: readlink /proc/${unreadable}/exe: permission denied`));
     assert.match(String(d.message), new RegExp(`^ERROR for PID ${unreadable}: `));
   } finally {
     await r.close();

@@ -1,8 +1,10 @@
 import { pino } from 'pino';
 import { loadBeatInfo } from '../../beat/info.js';
 import { buildProcessors } from '../../processors/index.js';
+import { PromMetricsRegistry } from '../../monitoring/registry.js';
 import { validateOutput } from '../../outputs/registry.js';
-import { planDatasets } from '../../registry/plan.js';
+import { planDatasets, type DatasetPlan } from '../../registry/plan.js';
+import { buildPlansProcessing } from '../../runner/module-processing.js';
 import type { Command } from '../command.js';
 import { configFromFlags, loadModules } from '../shared.js';
 
@@ -22,7 +24,11 @@ export const testConfigCommand: Command = {
       if (err instanceof Error && (err.name === 'ConfigErrors' || err.name === 'ConfigError')) problems.push(err.message);
       else throw err;
     };
-    try { planDatasets(config); } catch (err) { collect(err); }
+    let plans: DatasetPlan[] = [];
+    try { plans = planDatasets(config); } catch (err) { collect(err); }
+    try {
+      await buildPlansProcessing(plans, { fileFor: (k) => config.fileFor(k), logger: pino({ level: 'silent' }), info }, new PromMetricsRegistry());
+    } catch (err) { collect(err); }
     try { await validateOutput(config.output, { file: config.file, info }); } catch (err) { collect(err); }
     try {
       await buildProcessors(config.processors, { file: config.file, key: 'processors', logger: pino({ level: 'silent' }), info });

@@ -9,6 +9,7 @@ import {
   HASH_TYPES, KERNEL_TRACING_BACKENDS, processConfigSchema,
   type HashType, type KernelTracingBackendName,
 } from './config-schema.js';
+import { DEFAULT_MAX_WAIT_MS } from './enrich/hasher/hasher.js';
 import { parseByteSize, parseDuration } from './units.js';
 import { compileArgsRedaction, type ArgsRedactionConfig } from './enrich/redact.js';
 
@@ -67,7 +68,8 @@ export const DEFAULTS = {
   maxFileSize: '100 MiB',
   scanRatePerSec: '50 MiB',
   hashCacheSize: 4096,
-  hashMaxWait: '500ms',
+  // Long enough to hash a max_file_size executable in a start-up burst (docs/hashing.md).
+  hashMaxWait: `${DEFAULT_MAX_WAIT_MS}ms`,
   holdTime: '1000ms',
   kernelBackends: ['ebpf', 'kprobe'] as KernelTracingBackendName[],
   ringBufferSize: '8 MiB',

@@ -34,7 +34,8 @@ export function announceBackend(ctx: DatasetContext, backend: RunningBackend): v
  * The kernel_tracing backend builds its own with `backendName` ebpf or kprobe.
  */
 export function createEcsMapper(
-  ctx: DatasetContext, backendName?: RunningBackend, names: NameResolver = new UserNames(),
+  ctx: DatasetContext, backendName?: RunningBackend,
+  names: NameResolver = new UserNames({ metrics: ctx.metrics.namespace('system.process') }),
 ): (event: ProcessEvent) => BeatEvent {
   const ecs = { hostId: ctx.info.hostId, names, ...(backendName ? { backendName } : {}) };
   // Lineage, signals and redaction run here, right before the document is built, so every

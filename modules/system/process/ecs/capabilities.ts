@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Linux capability numbers (include/uapi/linux/capability.h) and their ECS names. */
 export const CAPABILITY_NAMES: readonly string[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID',
@@ -31,4 +33,31 @@ export function capabilityNames(mask: bigint): string[] {
     }
   }
   return names;
+}
+
+/**
+ * The mask with every capability this kernel knows set. Auditbeat compares against the
+ * host's own count (cap_last_cap), so a root process on an older kernel still reads as all.
+ */
+function readAllMask(path = '/proc/sys/kernel/cap_last_cap'): bigint {
+  let last = CAPABILITY_NAMES.length - 1;
+  try {
+    const n = Number.parseInt(readFileSync(path, 'latin1').trim(), 10);
+    if (Number.isInteger(n) && n >= 0 && n < 64) last = n;
+  } catch {
+    // No /proc (tests on odd hosts): our own table is the best guess of the kernel's count.
+  }
+  return (1n << BigInt(last + 1)) - 1n;
+}
+
+let allMask: bigint | undefined;
+
+/**
+ * ECS `process.thread.capabilities.*`: `["CAP_ALL"]` when every capability the kernel
+ * knows is set (as Auditbeat writes it, so rules matching CAP_ALL keep matching), the
+ * names otherwise.
+ */
+export function ecsCapabilityNames(mask: bigint): string[] {
+  allMask ??= readAllMask();
+  return mask === allMask ? ['CAP_ALL'] : capabilityNames(mask);
 }

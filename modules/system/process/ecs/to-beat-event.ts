@@ -7,7 +7,7 @@ import type { BeatEvent, Fields, FieldValue } from '../../../../core/api/event.j
 import { putAlwaysFields, putEnrichmentFields } from '../enrich/ecs-fields.js';
 import type { NameResolver } from '../enrich/user-names.js';
 import type { ProcessEvent } from '../event.js';
-import { capabilityNames } from './capabilities.js';
+import { capabilityNames, ecsCapabilityNames } from './capabilities.js';
 import { processEntityId } from './entity-id.js';
 import { processMessage } from './message.js';
 
@@ -47,6 +47,8 @@ function eventKind(ev: ProcessEvent): 'state' | 'event' {
 
 export function processEventToBeatEvent(ev: ProcessEvent, ctx: EcsContext): BeatEvent {
   const error = ev.errors && ev.errors.length > 0 ? ev.errors.join('; ') : undefined;
+  // Auditbeat's message names the first failure only; error.message keeps them all.
+  const firstError = ev.errors && ev.errors.length > 0 ? ev.errors[0] : undefined;
   const full = ev.complete;
   const userName = full && ev.creds ? ctx.names.userName(ev.creds.uid) : undefined;
 
@@ -63,7 +65,7 @@ export function processEventToBeatEvent(ev: ProcessEvent, ctx: EcsContext): Beat
   const doc: Fields = {
     event,
     service: { type: 'system' },
-    message: processMessage(ev.action, ev.name, ev.pid, userName, error),
+    message: processMessage(ev.action, ev.name, ev.pid, userName, firstError),
   };
   if (error !== undefined) doc.error = { message: error };
 
@@ -71,6 +73,7 @@ export function processEventToBeatEvent(ev: ProcessEvent, ctx: EcsContext): Beat
   if (ev.args) {
     proc.args = [...ev.args];
     proc.args_count = ev.args.length;
+    proc.command_line = ev.args.join(' ');
   }
   set(proc, 'working_directory', ev.cwd);
   set(proc, 'executable', ev.executable);
@@ -97,13 +100,31 @@ export function processEventToBeatEvent(ev: ProcessEvent, ctx: EcsContext): Beat
   return { timestamp: ev.time, fields: doc };
 }
 
+/**
+ * ECS process.user / group (effective), real_*, saved_* and supplemental_groups: what the
+ * session view and ECS rules read, besides Auditbeat's user.* of the event.
+ */
+function putProcessUsers(proc: Fields, c: NonNullable<ProcessEvent['creds']>, names: NameResolver): void {
+  const named = (id: number, name: string | undefined): Fields => (name === undefined ? { id: String(id) } : { id: String(id), name });
+  proc.user = named(c.euid, names.userName(c.euid));
+  proc.group = named(c.egid, names.groupName(c.egid));
+  proc.real_user = named(c.uid, names.userName(c.uid));
+  proc.real_group = named(c.gid, names.groupName(c.gid));
+  proc.saved_user = named(c.suid, names.userName(c.suid));
+  proc.saved_group = named(c.sgid, names.groupName(c.sgid));
+  if (c.supplementalGids !== undefined && c.supplementalGids.length > 0) {
+    proc.supplemental_groups = c.supplementalGids.map((g) => named(g, names.groupName(g)));
+  }
+}
+
 function addCompleteFields(doc: Fields, proc: Fields, custom: Fields, ev: ProcessEvent, ctx: EcsContext, userName: string | undefined): void {
   if (ev.ppid !== undefined) proc.parent = { pid: ev.ppid };
   set(proc, 'start', iso(ev.start));
   if (ctx.hostId !== '' && ev.startBootNs !== undefined) proc.entity_id = processEntityId(ctx.hostId, ev.pid, ev.startBootNs);
   set(proc, 'vpid', ev.vpid);
-  if (ev.pgid !== undefined) proc.group_leader = { pid: ev.pgid };
-  if (ev.sid !== undefined) proc.session_leader = { pid: ev.sid };
+  // Pid 0 means "none" (a kernel-started process has no session): no leader object then.
+  if (ev.pgid !== undefined && ev.pgid !== 0) proc.group_leader = { pid: ev.pgid };
+  if (ev.sid !== undefined && ev.sid !== 0) proc.session_leader = { pid: ev.sid };
   if (ev.exit) set(proc, 'end', iso(ev.exit.time));
   if (ev.tty) {
     proc.interactive = isInteractiveTty(ev.tty);
@@ -114,8 +135,8 @@ function addCompleteFields(doc: Fields, proc: Fields, custom: Fields, ev: Proces
   if (ev.caps) {
     // As Auditbeat: the ECS capability fields appear only when the set is not empty.
     const caps: Fields = {};
-    const eff = capabilityNames(ev.caps.effective);
-    const prm = capabilityNames(ev.caps.permitted);
+    const eff = ecsCapabilityNames(ev.caps.effective);
+    const prm = ecsCapabilityNames(ev.caps.permitted);
     if (eff.length > 0) caps.effective = eff;
     if (prm.length > 0) caps.permitted = prm;
     attach(thread, 'capabilities', caps);
@@ -148,6 +169,7 @@ function addCompleteFields(doc: Fields, proc: Fields, custom: Fields, ev: Proces
     user.effective = { ...named(String(c.euid), names.userName(c.euid)), group: named(String(c.egid), names.groupName(c.egid)) };
     user.saved = { ...named(String(c.suid), names.userName(c.suid)), group: named(String(c.sgid), names.groupName(c.sgid)) };
     doc.user = user;
+    putProcessUsers(proc, c, names);
     const creds: Fields = {};
     if (c.fsuid !== undefined) creds.fsuid = String(c.fsuid);
     if (c.fsgid !== undefined) creds.fsgid = String(c.fsgid);

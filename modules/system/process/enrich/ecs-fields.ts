@@ -71,13 +71,15 @@ export function putEnrichmentFields(doc: Fields, ev: ProcessEvent, ctx: Enrichme
     const proc = nodeAt(doc, 'process');
     if (l.parent !== undefined) putRelated(nodeAt(proc, 'parent'), l.parent, ctx);
     for (const [key, rel] of [['group_leader', l.groupLeader], ['session_leader', l.sessionLeader], ['entry_leader', l.entryLeader]] as const) {
-      if (rel === undefined) continue;
+      // Pid 0 is "no leader" (sid 0 of a kernel-started process): Auditbeat omits the object.
+      if (rel === undefined || rel.pid === 0) continue;
       const target = nodeAt(proc, key);
       putRelated(target, rel, ctx);
       target.same_as_process = rel.pid === ev.pid
         && (rel.startBootNs === undefined || ev.startBootNs === undefined || rel.startBootNs === ev.startBootNs);
       const p = rel.parent;
-      if (p !== undefined) {
+      // ECS has <leader>.parent for the session and entry leader only.
+      if (p !== undefined && key !== 'group_leader') {
         const parent: Fields = { pid: p.pid };
         set(parent, 'vpid', p.vpid);
         set(parent, 'entity_id', entityId(ctx, p.pid, p.startBootNs));
@@ -140,6 +142,7 @@ function putRelated(target: Fields, rel: RelatedProcess, ctx: EnrichmentEcsConte
   if (rel.args !== undefined) {
     target.args = [...rel.args];
     target.args_count = rel.args.length;
+    target.command_line = rel.args.join(' ');
   }
   set(target, 'working_directory', rel.cwd);
   if (rel.tty !== undefined) {
@@ -153,5 +156,10 @@ function putRelated(target: Fields, rel: RelatedProcess, ctx: EnrichmentEcsConte
     target.group = named(c.egid, ctx.names.groupName(c.egid));
     target.real_user = named(c.uid, ctx.names.userName(c.uid));
     target.real_group = named(c.gid, ctx.names.groupName(c.gid));
+    target.saved_user = named(c.suid, ctx.names.userName(c.suid));
+    target.saved_group = named(c.sgid, ctx.names.groupName(c.sgid));
+    if (c.supplementalGids !== undefined && c.supplementalGids.length > 0) {
+      target.supplemental_groups = c.supplementalGids.map((g) => named(g, ctx.names.groupName(g)));
+    }
   }
 }

@@ -97,8 +97,10 @@ export function recordToProcessEvent(rec: ProcessRecord, ticksPerSecond: number)
     complete: rec.flags.complete,
   };
   if (ids.startNs !== 0n) {
-    ev.start = bootNsToDate(ids.startNs, rec.bootWallNs);
+    // Both floored to the clock tick /proc knows, so process.start (not only entity_id)
+    // is the same whichever backend saw the process.
     ev.startBootNs = startTickNs(ids.startNs, ticksPerSecond);
+    ev.start = bootNsToDate(ev.startBootNs, rec.bootWallNs);
   }
   if (rec.oldPid !== undefined) ev.oldPid = rec.oldPid;
   if (rec.execTimeNs !== undefined && rec.execTimeNs !== 0n) ev.execTime = bootNsToDate(rec.execTimeNs, rec.bootWallNs);
@@ -121,7 +123,8 @@ export function recordToProcessEvent(rec: ProcessRecord, ticksPerSecond: number)
   const exe = executableFacts(rec);
   if (exe) ev.exe = exe;
   if (rec.pidnsInitStartNs !== undefined && rec.pidnsInitStartNs !== 0n) {
-    ev.pidnsInitStart = bootNsToDate(rec.pidnsInitStartNs, rec.bootWallNs);
+    // The start of that init process: floored like every process.start.
+    ev.pidnsInitStart = bootNsToDate(startTickNs(rec.pidnsInitStartNs, ticksPerSecond), rec.bootWallNs);
   }
   if (rec.previous.length > 0) {
     ev.previous = rec.previous.map((img) => ({

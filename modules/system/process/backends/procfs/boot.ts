@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { bootWallNs } from '../../libc.js';
 
 let cachedTck: number | undefined;
 
@@ -23,10 +24,18 @@ export function clockTicksPerSecond(): number {
 }
 
 /**
- * Boot time in ms since the epoch, from the `btime` line of /proc/stat. It is read once per
- * scrape; the kernel adjusts it when the wall clock is stepped.
+ * Boot time in ms since the epoch, with sub-millisecond precision: CLOCK_REALTIME minus
+ * CLOCK_BOOTTIME, as the kernel_tracing backend takes it, so both backends give one
+ * process the same process.start. /proc/stat's `btime` is whole seconds (the fraction,
+ * up to a second, would shift every start); it is only the fallback, and what a
+ * procRoot other than /proc (a test tree) offers. Read once per scrape: the offset moves
+ * when the wall clock is stepped.
  */
 export function bootTimeMs(procRoot = '/proc'): number {
+  if (procRoot === '/proc') {
+    const ns = bootWallNs();
+    if (ns !== undefined) return Number(ns / 1000n) / 1000;
+  }
   const text = readFileSync(`${procRoot}/stat`, 'latin1');
   const m = /^btime (\d+)$/m.exec(text);
   if (!m) throw new Error(`${procRoot}/stat has no btime line`);
@@ -40,6 +49,7 @@ export interface StartTime {
 
 export function startTimeFromTicks(ticks: bigint, bootMs: number, tck: number): StartTime {
   const bootNs = (ticks * 1_000_000_000n) / BigInt(tck);
-  const wall = new Date(bootMs + Number(bootNs / 1_000_000n));
+  // Floored to the millisecond, as the kernel backend's bigint arithmetic does.
+  const wall = new Date(Math.floor(bootMs + Number(bootNs / 1_000_000n)));
   return { wall, bootNs };
 }

@@ -41,13 +41,45 @@ function errCode(err: unknown): string {
 const GONE = new Set(['ENOENT', 'ESRCH']);
 const DENIED = new Set(['EACCES', 'EPERM']);
 
-type Attempt<T> = { ok: true; value: T } | { ok: false; code: string };
+type Attempt<T> = { ok: true; value: T } | { ok: false; code: string; err: unknown };
 function attempt<T>(fn: () => T): Attempt<T> {
   try {
     return { ok: true, value: fn() };
   } catch (err) {
-    return { ok: false, code: errCode(err) };
+    return { ok: false, code: errCode(err), err };
   }
+}
+
+// Go's strerror texts (what Auditbeat's messages carry) for the errors /proc reads meet.
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', ENOENT: 'no such file or directory',
+  ESRCH: 'no such process', EIO: 'input/output error', EINVAL: 'invalid argument', EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory', ELOOP: 'too many levels of symbolic links', ENAMETOOLONG: 'file name too long',
+  ENOMEM: 'cannot allocate memory', EMFILE: 'too many open files', ENFILE: 'too many open files in system',
+  EAGAIN: 'resource temporarily unavailable',
+};
+
+/** `readlink /proc/1/exe: permission denied`, as Go's os.PathError prints. */
+function goPathError(err: unknown, code: string, syscall: string, path: string): string {
+  const call = typeof err === 'object' && err !== null && 'syscall' in err ? String((err as { syscall: unknown }).syscall) : syscall;
+  return `${call} ${path}: ${ERRNO_TEXT[code] ?? code}`;
+}
+
+/**
+ * The process_error text Auditbeat's procfs provider gives for the same failure: the
+ * status file feeds the user, a namespace link the hashing decision, the rest the process.
+ */
+function readFailure(pid: number, file: string, path: string, code: string, err: unknown, exe: string | undefined): string {
+  const syscall = file === 'exe' || file === 'cwd' || file.startsWith('ns/') ? 'readlink' : 'open';
+  const detail = goPathError(err, code, syscall, path);
+  if (file === 'status') return `failed to load user for PID ${pid}: ${detail}`;
+  if (file.startsWith('ns/')) return `failed to get namespaces for ${exe ?? ''} PID ${pid}: ${detail}`;
+  return `failed to load process information for PID ${pid}: ${detail}`;
+}
+
+function failureRank(text: string): number {
+  if (text.startsWith('failed to load process information')) return 0;
+  return text.startsWith('failed to load user') ? 1 : 2;
 }
 
 /** Numeric entries of /proc, i.e. the thread-group leaders. */
@@ -163,12 +195,12 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
   const errors: string[] = [];
   let sawGone = false;
   let denied: { file: string; code: string } | undefined;
-  const note = (file: string, code: string): void => {
+  const note = (file: string, code: string, err: unknown): void => {
     if (GONE.has(code)) sawGone = true;
     else if (DENIED.has(code)) {
       denied ??= { file, code };
-      if (opts.euid === 0) errors.push(`failed to read ${dir}/${file}: ${code}`);
-    } else errors.push(`failed to read ${dir}/${file}: ${code}`);
+      if (opts.euid === 0) errors.push(readFailure(pid, file, `${dir}/${file}`, code, err, facts.executable));
+    } else errors.push(readFailure(pid, file, `${dir}/${file}`, code, err, facts.executable));
   };
 
   const start = startTimeFromTicks(stat.startTicks, opts.bootMs, opts.clockTicks);
@@ -206,7 +238,7 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
       };
     }
     if (s.nsPid && s.nsPid.length > 0) facts.vpid = s.nsPid[s.nsPid.length - 1]!;
-  } else note('status', status.code);
+  } else note('status', status.code, status.err);
 
   const cmd = attempt(() => readCmdline(`${dir}/cmdline`, opts.maxArgsBytes));
   if (cmd.ok) {
@@ -217,18 +249,18 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
         facts.argsOriginalBytes = cmd.value.totalBytes;
       }
     }
-  } else note('cmdline', cmd.code);
+  } else note('cmdline', cmd.code, cmd.err);
 
   const exe = attempt(() => readlinkSync(`${dir}/exe`));
   if (exe.ok) {
     const link = parseExeLink(exe.value);
     facts.executable = link.path;
     if (link.unlinked || link.fromMemfd) facts.exe = { unlinked: link.unlinked, fromMemfd: link.fromMemfd };
-  } else note('exe', exe.code);
+  } else note('exe', exe.code, exe.err);
 
   const cwd = attempt(() => readlinkSync(`${dir}/cwd`));
   if (cwd.ok) facts.cwd = cwd.value;
-  else note('cwd', cwd.code);
+  else note('cwd', cwd.code, cwd.err);
 
   const namespaces: NonNullable<ProcessFacts['namespaces']> = {};
   for (const ns of NAMESPACES) {
@@ -237,7 +269,7 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
       const inode = parseNsLink(link.value);
       if (inode !== undefined) namespaces[ns] = inode;
     } else if (!GONE.has(link.code)) {
-      note(`ns/${ns}`, link.code);
+      note(`ns/${ns}`, link.code, link.err);
       break; // one report is enough; the others fail the same way
     } else sawGone = true;
   }
@@ -247,7 +279,7 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
   if (cg.ok) {
     const path = parseCgroup(cg.value);
     if (path !== undefined) facts.cgroup = path;
-  } else note('cgroup', cg.code);
+  } else note('cgroup', cg.code, cg.err);
 
   if (denied && opts.euid !== 0) return { kind: 'permission', ...denied };
 
@@ -257,7 +289,8 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
     const again = readStatKey(pid, opts.procRoot);
     if (!again || again.startTicks !== stat.startTicks) return { kind: 'vanished' };
   }
-  if (errors.length > 0) facts.errors = errors;
+  // Auditbeat reports the process information failure first, then the user, then namespaces.
+  if (errors.length > 0) facts.errors = errors.sort((a, b) => failureRank(a) - failureRank(b));
   return { kind: 'ok', facts };
 }
 

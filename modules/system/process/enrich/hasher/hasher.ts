@@ -23,7 +23,7 @@ import type {
 
 export const METRICS_NAMESPACE = 'system.process.hasher';
 export const DEFAULT_CACHE_SIZE = 4096;
-export const DEFAULT_MAX_WAIT_MS = 500;
+export const DEFAULT_MAX_WAIT_MS = 5000;
 export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024;
 
 const DELETED_SUFFIX = ' (deleted)';
