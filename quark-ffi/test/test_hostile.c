@@ -86,27 +86,55 @@ rm_rf(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Waits (up to 5 s) until /proc/pid/comm reads comm: the exec is done. */
-static int
-wait_comm(pid_t pid, const char *comm)
+#define SLEEPER_ENV	"QF_TEST_SLEEPER=1"
+
+/*
+ * A copy of this program run with QF_TEST_SLEEPER=1 in its environment only
+ * sleeps: a sleeper whose executable we name and place, on any system (the
+ * kernel matrix's /bin/sleep is busybox, which dispatches on its name).
+ */
+__attribute__((constructor)) static void
+sleeper(void)
 {
-	char path[64], buf[32];
+	const char *v = getenv("QF_TEST_SLEEPER");
+
+	if (v != NULL && strcmp(v, "1") == 0) {
+		sleep(60);
+		_exit(0);
+	}
+}
+
+/* Runs path as a sleeper (see above); returns the pid. */
+static pid_t
+spawn_sleeper(const char *path, const char *cwd_to_remove)
+{
+	char *argv[] = { (char *)path, NULL }, *env[] = { SLEEPER_ENV, NULL };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (cwd_to_remove != NULL && (chdir(cwd_to_remove) != 0 || rmdir(cwd_to_remove) != 0))
+			_exit(126);
+		execve(path, argv, env);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits (up to 5 s) until /proc/pid/exe points at path: the exec is done. */
+static int
+wait_exe(pid_t pid, const char *path)
+{
+	char link[64], buf[PATH_MAX];
 	uint64_t end = ms_now() + 5000;
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	while (ms_now() < end) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n > 0) {
-				buf[n] = 0;
-				buf[strcspn(buf, "\n")] = 0;
-				if (strcmp(buf, comm) == 0)
-					return 0;
-			}
+		n = readlink(link, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strcmp(buf, path) == 0)
+				return 0;
 		}
 		usleep(5000);
 	}
@@ -728,7 +756,7 @@ static int
 h_deleted_names(uint32_t backends, char *why, size_t whylen)
 {
 	char dir[PATH_MAX], tmpl[] = "/tmp/qf-hostile-XXXXXX", named[PATH_MAX + 32];
-	char gone[PATH_MAX + 32], cwd[PATH_MAX + 32], sleep_path[PATH_MAX];
+	char gone[PATH_MAX + 32], cwd[PATH_MAX + 32], self[PATH_MAX];
 	pid_t p1 = -1, p2 = -1, p3 = -1;
 	struct tstore st = { 0 };
 	const struct trec *r;
@@ -737,31 +765,19 @@ h_deleted_names(uint32_t backends, char *why, size_t whylen)
 	uint32_t pid;
 	int ret = H_OK;
 
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL || realpath("/bin/sleep", sleep_path) == NULL)
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL || realpath("/proc/self/exe", self) == NULL)
 		return say(why, whylen, H_FAIL, "temp dir: %s", strerror(errno));
 	snprintf(named, sizeof(named), "%s/sleep (deleted)", dir);
 	snprintf(gone, sizeof(gone), "%s/gone", dir);
 	snprintf(cwd, sizeof(cwd), "%s/cwd", dir);
-	FAILIF(tcopy_file(sleep_path, named, 0755) != 0 || tcopy_file(sleep_path, gone, 0755) != 0,
-	    "copying %s", sleep_path);
+	FAILIF(tcopy_file(self, named, 0755) != 0 || tcopy_file(self, gone, 0755) != 0,
+	    "copying %s", self);
 	FAILIF(mkdir(cwd, 0755) != 0, "mkdir: %s", strerror(errno));
-	{
-		char *a1[] = { named, "30", NULL }, *a2[] = { gone, "30", NULL };
-
-		p1 = tspawn(a1);
-		p2 = tspawn(a2);
-	}
-	p3 = fork();
-	if (p3 == 0) {
-		char *a3[] = { sleep_path, "30", NULL };
-
-		if (chdir(cwd) != 0 || rmdir(cwd) != 0)
-			_exit(126);
-		execve(a3[0], a3, environ);
-		_exit(127);
-	}
-	FAILIF(wait_comm(p1, "sleep (deleted)") != 0 || wait_comm(p2, "gone") != 0 ||
-	    wait_comm(p3, "sleep") != 0, "the sleepers did not start");
+	p1 = spawn_sleeper(named, NULL);
+	p2 = spawn_sleeper(gone, NULL);
+	p3 = spawn_sleeper(self, cwd);
+	FAILIF(wait_exe(p1, named) != 0 || wait_exe(p2, gone) != 0 || wait_exe(p3, self) != 0,
+	    "the sleepers did not start");
 	FAILIF(unlink(gone) != 0, "unlink: %s", strerror(errno));
 
 	qf_options_init(&o);
