@@ -499,7 +499,13 @@ h_flood(uint32_t backends, char *why, size_t whylen)
 	    (unsigned long long)st.lost, rss0, rss_max, rss1);
 	FAILIF(max_pending > MAXP, "%llu records pending at once, bound %d: the ready list grew past it",
 	    (unsigned long long)max_pending, MAXP);
-	FAILIF(s.lost == 0, "nothing counted as lost although the consumer could not keep up");
+	/*
+	 * 60 KiB-argv exec events overflow eBPF's 256 KiB ring at once; the kprobe
+	 * backend carries 2 KiB of argv in rings of at least 512 KiB per CPU, which
+	 * a slow producer (a TCG guest) may never fill.
+	 */
+	FAILIF(s.lost == 0 && strcmp(qf_backend(h), "ebpf") == 0,
+	    "nothing counted as lost although the consumer could not keep up");
 	FAILIF(st.lost != s.lost, "batches reported %llu lost, stats say %llu",
 	    (unsigned long long)st.lost, (unsigned long long)s.lost);
 out:
@@ -520,12 +526,13 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 {
 	enum { N = 40 };
 	static char big[BIG_ARG];
-	char *argv[] = { "/bin/sh", "-c", "sleep 3", big, NULL };
+	char *argv[] = { "/bin/sh", "-c", "sleep 20", big, NULL };
 	struct qf_options o;
 	struct qf_handle *h;
 	struct qf_stats s;
 	pid_t pids[N];
 	uint8_t *buf;
+	uint64_t end;
 	int k, ret = H_OK;
 
 	memset(big, 'y', sizeof(big) - 1);
@@ -539,10 +546,17 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 	buf = malloc(QF_MIN_POLL_BUF);
 	for (k = 0; k < N; k++)
 		pids[k] = tspawn(argv);
-	for (k = 0; buf != NULL && k < 10; k++)
-		(void)qf_poll(h, buf, QF_MIN_POLL_BUF, 100);
 	memset(&s, 0, sizeof(s));
-	qf_stats(h, (uint8_t *)&s, sizeof(s));
+	/* until the shells' execs push the cache over its bound (slow guests take seconds) */
+	end = ms_now() + WAIT_MS;
+	while (buf != NULL && ms_now() < end) {
+		(void)qf_poll(h, buf, QF_MIN_POLL_BUF, 100);
+		qf_stats(h, (uint8_t *)&s, sizeof(s));
+		FAILIF(s.cache_bytes > (1u << 20), "cache holds %llu bytes, bound 1 MiB",
+		    (unsigned long long)s.cache_bytes);
+		if (s.evictions > 0)
+			break;
+	}
 	printf("# cache bytes: %d live shells with 60 KiB argv, cache %llu entries %llu bytes (bound "
 	    "1 MiB), %llu evictions\n", N, (unsigned long long)s.cache_entries,
 	    (unsigned long long)s.cache_bytes, (unsigned long long)s.evictions);
