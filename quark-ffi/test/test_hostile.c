@@ -104,11 +104,11 @@ sleeper(void)
 	}
 }
 
-/* Runs path as a sleeper (see above); returns the pid. */
+/* Runs path as a sleeper (see above) with an optional argument; returns the pid. */
 static pid_t
-spawn_sleeper(const char *path, const char *cwd_to_remove)
+spawn_sleeper(const char *path, const char *cwd_to_remove, const char *arg)
 {
-	char *argv[] = { (char *)path, NULL }, *env[] = { SLEEPER_ENV, NULL };
+	char *argv[] = { (char *)path, (char *)arg, NULL }, *env[] = { SLEEPER_ENV, NULL };
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -526,7 +526,7 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 {
 	enum { N = 40 };
 	static char big[BIG_ARG];
-	char *argv[] = { "/bin/sh", "-c", "sleep 20", big, NULL };
+	char self[PATH_MAX];
 	struct qf_options o;
 	struct qf_handle *h;
 	struct qf_stats s;
@@ -536,6 +536,8 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 	int k, ret = H_OK;
 
 	memset(big, 'y', sizeof(big) - 1);
+	if (realpath("/proc/self/exe", self) == NULL)
+		return say(why, whylen, H_FAIL, "realpath(/proc/self/exe): %s", strerror(errno));
 	qf_options_init(&o);
 	o.backends = backends;
 	o.flags = 0;
@@ -545,7 +547,7 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 		return H_FAIL;
 	buf = malloc(QF_MIN_POLL_BUF);
 	for (k = 0; k < N; k++)
-		pids[k] = tspawn(argv);
+		pids[k] = spawn_sleeper(self, NULL, big);
 	memset(&s, 0, sizeof(s));
 	/* until the shells' execs push the cache over its bound (slow guests take seconds) */
 	end = ms_now() + WAIT_MS;
@@ -557,7 +559,7 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 		if (s.evictions > 0)
 			break;
 	}
-	printf("# cache bytes: %d live shells with 60 KiB argv, cache %llu entries %llu bytes (bound "
+	printf("# cache bytes: %d live processes with 60 KiB argv, cache %llu entries %llu bytes (bound "
 	    "1 MiB), %llu evictions\n", N, (unsigned long long)s.cache_entries,
 	    (unsigned long long)s.cache_bytes, (unsigned long long)s.evictions);
 	FAILIF(s.cache_bytes == 0 || s.cache_bytes > (1u << 20), "cache holds %llu bytes, bound 1 MiB",
@@ -787,9 +789,9 @@ h_deleted_names(uint32_t backends, char *why, size_t whylen)
 	FAILIF(tcopy_file(self, named, 0755) != 0 || tcopy_file(self, gone, 0755) != 0,
 	    "copying %s", self);
 	FAILIF(mkdir(cwd, 0755) != 0, "mkdir: %s", strerror(errno));
-	p1 = spawn_sleeper(named, NULL);
-	p2 = spawn_sleeper(gone, NULL);
-	p3 = spawn_sleeper(self, cwd);
+	p1 = spawn_sleeper(named, NULL, NULL);
+	p2 = spawn_sleeper(gone, NULL, NULL);
+	p3 = spawn_sleeper(self, cwd, NULL);
 	FAILIF(wait_exe(p1, named) != 0 || wait_exe(p2, gone) != 0 || wait_exe(p3, self) != 0,
 	    "the sleepers did not start");
 	FAILIF(unlink(gone) != 0, "unlink: %s", strerror(errno));
