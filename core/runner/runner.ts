@@ -115,11 +115,12 @@ export class Runner {
     logger.debug(`dataset ${plan.id} stopped`);
   }
 
+  /**
+   * A push dataset ends its iterator when `signal` aborts; what it still yields then (e.g.
+   * records a kernel source held for aggregation) is published too, so a stop loses nothing.
+   */
   private async runPush(dataset: PushDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {
-    for await (const event of dataset.events(signal)) {
-      if (signal.aborted) return;
-      await this.publish(event, key, processing);
-    }
+    for await (const event of dataset.events(signal)) await this.publish(event, key, processing);
   }
 
   private async runPeriodic(dataset: PeriodicDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {

@@ -41,6 +41,22 @@ extern "C" {
 #define QF_DEFAULT_MAX_CACHE	65536u
 #define QF_DEFAULT_MAX_PENDING	10000u
 #define QF_DEFAULT_GRACE_MS	4000u
+#define QF_DEFAULT_CACHE_MIB	256u
+#define QF_DEFAULT_PENDING_MIB	128u
+#define QF_DEFAULT_SNAPSHOT_MS	2000u
+
+/*
+ * Upper limits qf_open() accepts (it refuses larger values with a reason
+ * naming the field): tables are sized from these, and the hold-time
+ * arithmetic must not overflow.
+ */
+#define QF_LIMIT_HOLD_MS	60000
+#define QF_LIMIT_RING_BYTES	(1024u * 1024u * 1024u)
+#define QF_LIMIT_MAX_CACHE	4194304u	/* the kernel's PID_MAX_LIMIT */
+#define QF_LIMIT_MAX_PENDING	1000000u
+#define QF_LIMIT_GRACE_MS	3600000u
+#define QF_LIMIT_MIB		65536u		/* 64 GiB, for either byte bound */
+#define QF_LIMIT_SNAPSHOT_MS	600000u
 
 /*
  * All fields are fixed-size so a caller can build this in a byte buffer:
@@ -52,6 +68,12 @@ extern "C" {
  *  20 u32 max_cache       process cache bound (entries)
  *  24 u32 max_pending     held-record bound; hold time shrinks towards it
  *  28 u32 cache_grace_ms  how long an exited process stays in the cache
+ *  32 u32 max_cache_mib   process cache bound in MiB of strings (0: 256)
+ *  36 u32 max_pending_mib held + ready records bound in MiB (0: 128)
+ *  40 u32 snapshot_ms     time budget of the /proc snapshot (0: 2000)
+ *  44 u32 reserved        0
+ * A caller built against the 32-byte version passes size 32: the fields
+ * after it take their defaults.
  */
 struct qf_options {
 	uint32_t size;
@@ -62,6 +84,10 @@ struct qf_options {
 	uint32_t max_cache;
 	uint32_t max_pending;
 	uint32_t cache_grace_ms;
+	uint32_t max_cache_mib;
+	uint32_t max_pending_mib;
+	uint32_t snapshot_ms;
+	uint32_t reserved;
 };
 
 struct qf_handle;
@@ -87,6 +113,14 @@ struct qf_handle *qf_open(const struct qf_options *opts, char *err, size_t errle
  * events.
  */
 int qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms);
+
+/*
+ * For a clean stop: releases every held record at once, and from now on
+ * whatever the backend still delivers too, so the next qf_poll() calls (with
+ * timeout 0, until one returns 0) hand out everything without waiting for
+ * the hold time. Returns the number of records now pending, or -EINVAL.
+ */
+int qf_flush(struct qf_handle *h);
 
 /* Writes a struct qf_stats (truncated to outlen). Returns bytes written. */
 int qf_stats(struct qf_handle *h, uint8_t *out, size_t outlen);

@@ -185,6 +185,7 @@ struct qf_item_header {
 };				/* 12, data follows, padded to 8 */
 
 /* ---- stats block (qf_stats) -------------------------------------------- */
+/* Version 1 grows only at the end: a reader takes the fields its size covers. */
 
 #define QF_STATS_VERSION	1u
 
@@ -209,7 +210,11 @@ struct qf_stats {
 	uint64_t forced_flushes;	/* 128 */
 	uint64_t hold_time_ms;		/* 136 */
 	uint64_t snapshot_records;	/* 144 */
-};					/* 152 */
+	uint64_t snapshot_skipped;	/* 152 */
+	uint64_t pid_reuses;		/* 160 */
+	uint64_t cache_bytes;		/* 168 */
+	uint64_t pending_bytes;		/* 176 */
+};					/* 184 */
 
 #ifdef __cplusplus
 #define QF_STATIC_ASSERT static_assert
@@ -221,6 +226,6 @@ QF_STATIC_ASSERT(sizeof(struct qf_record_header) == 16, "record header");
 QF_STATIC_ASSERT(sizeof(struct qf_process_fixed) == 272, "process fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_image_fixed) == 48, "image fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_item_header) == 12, "item header");
-QF_STATIC_ASSERT(sizeof(struct qf_stats) == 152, "stats");
+QF_STATIC_ASSERT(sizeof(struct qf_stats) == 184, "stats");
 
 #endif /* QUARK_FFI_FORMAT_H */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aggregate.h"
 
@@ -50,10 +51,21 @@ qf_rec_free(struct qf_rec *r)
 	free(r);
 }
 
+/* Recounts r's bytes after it changed. */
+static void
+rec_account(struct qf_agg *a, struct qf_rec *r)
+{
+	size_t n = qf_proc_bytes(&r->p);
+
+	a->bytes = a->bytes - r->bytes + n;
+	r->bytes = n;
+}
+
 int
-qf_agg_init(struct qf_agg *a, uint64_t hold_ns, size_t max_pending,
+qf_agg_init(struct qf_agg *a, uint64_t hold_ns, size_t max_pending, size_t max_bytes,
     struct qf_cache *cache, struct qf_stats *st)
 {
+	long ticks = sysconf(_SC_CLK_TCK);
 	int r;
 
 	memset(a, 0, sizeof(*a));
@@ -64,6 +76,8 @@ qf_agg_init(struct qf_agg *a, uint64_t hold_ns, size_t max_pending,
 	rlist_init(&a->ready);
 	a->hold_ns = hold_ns;
 	a->max_pending = max_pending > 0 ? max_pending : 1;
+	a->max_bytes = max_bytes;
+	a->tick_ns = 1000000000ULL / (uint64_t)(ticks > 0 ? ticks : 100);
 	a->cache = cache;
 	a->st = st;
 	return 0;
@@ -84,6 +98,7 @@ qf_agg_free(struct qf_agg *a)
 		qf_rec_free(r);
 	}
 	a->nheld = a->nready = 0;
+	a->bytes = 0;
 	qf_pidmap_free(&a->held_map);
 }
 
@@ -102,6 +117,25 @@ qf_agg_add_ready(struct qf_agg *a, struct qf_rec *r)
 {
 	rlist_append(&a->ready, r);
 	a->nready++;
+	rec_account(a, r);
+}
+
+size_t
+qf_agg_room(const struct qf_agg *a)
+{
+	size_t n = a->nheld + a->nready;
+
+	if (n >= a->max_pending || a->bytes >= a->max_bytes)
+		return 0;
+	return a->max_pending - n;
+}
+
+void
+qf_agg_flush(struct qf_agg *a)
+{
+	a->flushing = 1;
+	while (a->held.next != &a->held)
+		release(a, a->held.next);
 }
 
 struct qf_rec *
@@ -118,6 +152,8 @@ qf_agg_ready_pop(struct qf_agg *a)
 	if (r != NULL) {
 		rlist_unlink(r);
 		a->nready--;
+		a->bytes -= r->bytes;
+		r->bytes = 0;
 	}
 	return r;
 }
@@ -153,9 +189,46 @@ hold_new(struct qf_agg *a, uint32_t pid, uint32_t flags, uint64_t now)
 	rlist_append(&a->held, r);
 	a->nheld++;
 	a->st->non_aggregations++;
-	if (a->hold_ns == 0)
-		release(a, r);	/* no holding: the record is due at once */
 	return r;
+}
+
+/* After the caller filled a new held record: count it, and release it when nothing is held. */
+static void
+hold_done(struct qf_agg *a, struct qf_rec *r)
+{
+	rec_account(a, r);
+	if (a->hold_ns == 0 || a->flushing)
+		release(a, r);
+}
+
+/*
+ * Whether an event's process start agrees with what we hold for the pid. A
+ * start from /proc is only known to the clock tick. Unknown starts agree.
+ */
+static int
+same_life(const struct qf_agg *a, const struct qf_proc *known, const struct qf_proc *ev)
+{
+	uint64_t x = known->fx.start_ns, y = ev->fx.start_ns;
+
+	if (!(known->fx.h.valid & QF_VALID_IDS) || !(ev->fx.h.valid & QF_VALID_IDS) || x == 0 || y == 0)
+		return 1;
+	if (known->fx.source == QF_SOURCE_PROCFS || ev->fx.source == QF_SOURCE_PROCFS)
+		return x / a->tick_ns == y / a->tick_ns;
+	return x == y;
+}
+
+/* The cache entry of the event's pid when it is of the same life; a stale one is dropped. */
+static struct qf_centry *
+cache_same_life(struct qf_agg *a, const struct qf_raw *raw)
+{
+	struct qf_centry *e = qf_cache_get(a->cache, raw->p.fx.pid);
+
+	if (e != NULL && !same_life(a, &e->p, &raw->p)) {
+		qf_cache_remove(a->cache, e);
+		a->st->pid_reuses++;
+		return NULL;
+	}
+	return e;
 }
 
 /* The part of an exit event that may overwrite what a held fork/exec knew. */
@@ -209,9 +282,12 @@ agg_fork(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 		if (e->p.cwd == NULL && parent->p.cwd != NULL)
 			qf_blob_set(&e->p.cwd, parent->p.cwd);
 	}
+	qf_cache_account(a->cache, e);
 	r = hold_new(a, pid, QF_REC_FORK, now);
-	if (r != NULL)
+	if (r != NULL) {
 		qf_proc_copy(&r->p, &e->p);
+		hold_done(a, r);
+	}
 }
 
 static void
@@ -221,7 +297,7 @@ agg_exec(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 	struct qf_centry *e;
 	struct qf_rec *r;
 
-	e = qf_cache_get(a->cache, pid);
+	e = cache_same_life(a, raw);
 	if (e == NULL) {
 		e = qf_cache_add(a->cache, pid);
 		if (e == NULL)
@@ -235,19 +311,24 @@ agg_exec(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 	qf_proc_merge(&e->p, &raw->p);
 	e->img_flags = QF_IMG_EXEC;
 	e->img_time_ns = raw->time_ns;
+	qf_cache_account(a->cache, e);
 
 	r = held_get(a, pid);
-	if (r != NULL && a->hold_ns > 0 && !(r->flags & (QF_REC_EXEC | QF_REC_EXIT))) {
+	if (r != NULL && a->hold_ns > 0 && !(r->flags & (QF_REC_EXEC | QF_REC_EXIT)) &&
+	    same_life(a, &r->p, &raw->p)) {
 		qf_proc_drop_image(&r->p);
 		qf_proc_merge(&r->p, &raw->p);
 		qf_proc_copy_prev(&r->p, &e->p);
 		r->flags |= QF_REC_EXEC;
+		rec_account(a, r);
 		a->st->aggregations++;
 		return;
 	}
 	r = hold_new(a, pid, QF_REC_EXEC, now);
-	if (r != NULL)
+	if (r != NULL) {
 		qf_proc_copy(&r->p, &e->p);
+		hold_done(a, r);
+	}
 }
 
 static void
@@ -257,7 +338,7 @@ agg_exit(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 	struct qf_centry *e;
 	struct qf_rec *r;
 
-	e = qf_cache_get(a->cache, pid);
+	e = cache_same_life(a, raw);
 	/* two threads dying at once may both look like the last one */
 	if (e != NULL && e->exited && e->p.fx.start_ns == raw->p.fx.start_ns)
 		return;
@@ -268,11 +349,13 @@ agg_exit(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 	}
 	qf_proc_merge(&e->p, &raw->p);
 	qf_cache_mark_exited(a->cache, e, now);
+	qf_cache_account(a->cache, e);
 
 	r = held_get(a, pid);
-	if (r != NULL && a->hold_ns > 0 && !(r->flags & QF_REC_EXIT)) {
+	if (r != NULL && a->hold_ns > 0 && !(r->flags & QF_REC_EXIT) && same_life(a, &r->p, &raw->p)) {
 		merge_exit(&r->p, &raw->p);
 		r->flags |= QF_REC_EXIT;
+		rec_account(a, r);
 		a->st->aggregations++;
 		return;
 	}
@@ -281,6 +364,7 @@ agg_exit(struct qf_agg *a, const struct qf_raw *raw, uint64_t now)
 		qf_proc_copy(&r->p, &e->p);
 		/* previous images belong to exec records */
 		qf_proc_drop_prev(&r->p);
+		hold_done(a, r);
 	}
 }
 
@@ -306,6 +390,8 @@ qf_agg_target_hold(const struct qf_agg *a)
 	size_t lo = a->max_pending / 10, hi = a->max_pending * 9 / 10;
 	uint64_t min_hold = a->hold_ns / 10;
 
+	if (a->flushing)
+		return 0;
 	if (a->nheld <= lo)
 		return a->hold_ns;
 	if (a->nheld >= hi)

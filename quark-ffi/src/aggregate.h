@@ -10,7 +10,14 @@
  * Memory is bounded by max_pending held records: the fuller the queue, the
  * shorter the hold (full hold up to 10% of the bound, none from 90%, linear
  * in between from the hold time down to a tenth of it), and a record added
- * to a full queue pushes the oldest out at once.
+ * to a full queue pushes the oldest out at once. Held and ready records
+ * together are bounded too, in records and bytes: the caller asks
+ * qf_agg_room() before taking events from the backend, so the excess stays
+ * in (and is dropped and counted by) the kernel's ring.
+ *
+ * A pid's events belong to one life only when the start times agree: an
+ * exec or exit whose start differs from the cache's (a lost fork, a reused
+ * pid) starts over instead of inheriting the old life's images.
  *
  * Every raw event also updates the process cache on arrival, so lookups and
  * parent information are never older than the newest event.
@@ -29,6 +36,7 @@ struct qf_rec {
 	struct qf_pidnode node;		/* first: the held map links it */
 	struct qf_rec *prev, *next;	/* on the held or the ready list */
 	uint64_t born_mono_ns;
+	size_t bytes;			/* counted in qf_agg.bytes */
 	uint32_t flags;			/* QF_REC_* */
 	struct qf_proc p;
 };
@@ -41,12 +49,20 @@ struct qf_agg {
 	size_t nready;
 	uint64_t hold_ns;
 	size_t max_pending;
+	size_t bytes;			/* held + ready */
+	size_t max_bytes;
+	uint64_t tick_ns;		/* /proc's start-time unit */
+	int flushing;			/* qf_flush(): hold nothing from now on */
 	struct qf_cache *cache;
 	struct qf_stats *st;
 };
 
-int qf_agg_init(struct qf_agg *a, uint64_t hold_ns, size_t max_pending,
+int qf_agg_init(struct qf_agg *a, uint64_t hold_ns, size_t max_pending, size_t max_bytes,
     struct qf_cache *cache, struct qf_stats *st);
+/* How many more raw events may be taken now (each makes at most one record). */
+size_t qf_agg_room(const struct qf_agg *a);
+/* Releases every held record, and holds nothing from now on. */
+void qf_agg_flush(struct qf_agg *a);
 void qf_agg_free(struct qf_agg *a);
 /* Applies one raw event to the cache and the held records. Consumes nothing: raw stays the caller's. */
 void qf_agg_event(struct qf_agg *a, const struct qf_raw *raw, uint64_t now_mono_ns);

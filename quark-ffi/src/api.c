@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -66,6 +67,20 @@ qf_options_init(struct qf_options *o)
 	o->max_cache = QF_DEFAULT_MAX_CACHE;
 	o->max_pending = QF_DEFAULT_MAX_PENDING;
 	o->cache_grace_ms = QF_DEFAULT_GRACE_MS;
+	o->max_cache_mib = QF_DEFAULT_CACHE_MIB;
+	o->max_pending_mib = QF_DEFAULT_PENDING_MIB;
+	o->snapshot_ms = QF_DEFAULT_SNAPSHOT_MS;
+}
+
+/* Refuses a value above its limit, naming the field. */
+static int
+over(const char *field, uint64_t v, uint64_t limit, char *err, size_t errlen)
+{
+	if (v <= limit)
+		return 0;
+	snprintf(err, errlen, "qf_options.%s %llu is above the limit %llu", field,
+	    (unsigned long long)v, (unsigned long long)limit);
+	return -EINVAL;
 }
 
 /* Defaults for what the caller left at zero (or did not know about). */
@@ -98,6 +113,25 @@ normalize(const struct qf_options *in, struct qf_options *out, char *err, size_t
 		out->max_pending = QF_DEFAULT_MAX_PENDING;
 	if (out->cache_grace_ms == 0)
 		out->cache_grace_ms = QF_DEFAULT_GRACE_MS;
+	if (out->max_cache_mib == 0)
+		out->max_cache_mib = QF_DEFAULT_CACHE_MIB;
+	if (out->max_pending_mib == 0)
+		out->max_pending_mib = QF_DEFAULT_PENDING_MIB;
+	if (out->snapshot_ms == 0)
+		out->snapshot_ms = QF_DEFAULT_SNAPSHOT_MS;
+	if (out->reserved != 0) {
+		snprintf(err, errlen, "qf_options.reserved must be 0, not %u", out->reserved);
+		return -EINVAL;
+	}
+	if (over("hold_time_ms", (uint64_t)out->hold_time_ms, QF_LIMIT_HOLD_MS, err, errlen) ||
+	    over("ring_bytes", out->ring_bytes, QF_LIMIT_RING_BYTES, err, errlen) ||
+	    over("max_cache", out->max_cache, QF_LIMIT_MAX_CACHE, err, errlen) ||
+	    over("max_pending", out->max_pending, QF_LIMIT_MAX_PENDING, err, errlen) ||
+	    over("cache_grace_ms", out->cache_grace_ms, QF_LIMIT_GRACE_MS, err, errlen) ||
+	    over("max_cache_mib", out->max_cache_mib, QF_LIMIT_MIB, err, errlen) ||
+	    over("max_pending_mib", out->max_pending_mib, QF_LIMIT_MIB, err, errlen) ||
+	    over("snapshot_ms", out->snapshot_ms, QF_LIMIT_SNAPSHOT_MS, err, errlen))
+		return -EINVAL;
 	return 0;
 }
 
@@ -183,13 +217,13 @@ qf_open(const struct qf_options *opts, char *err, size_t errlen)
 	h->st.version = QF_STATS_VERSION;
 	if (normalize(opts, &h->opts, err, errlen) != 0)
 		goto fail_early;
-	if (qf_cache_init(&h->cache, h->opts.max_cache,
+	if (qf_cache_init(&h->cache, h->opts.max_cache, (size_t)h->opts.max_cache_mib << 20,
 	    (uint64_t)h->opts.cache_grace_ms * 1000000ULL, &h->st) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail_early;
 	}
 	if (qf_agg_init(&h->agg, (uint64_t)h->opts.hold_time_ms * 1000000ULL,
-	    h->opts.max_pending, &h->cache, &h->st) != 0) {
+	    h->opts.max_pending, (size_t)h->opts.max_pending_mib << 20, &h->cache, &h->st) != 0) {
 		snprintf(err, errlen, "out of memory");
 		qf_cache_free(&h->cache);
 		goto fail_early;
@@ -216,7 +250,8 @@ qf_open(const struct qf_options *opts, char *err, size_t errlen)
 		goto fail;
 	}
 	/* the backend is attached: from now on no process can slip between */
-	r = qf_snapshot_scan(&h->agg, (h->opts.flags & QF_OPT_SNAPSHOT) != 0, now_mono(), NULL);
+	r = qf_snapshot_scan(&h->agg, (h->opts.flags & QF_OPT_SNAPSHOT) != 0, now_mono(),
+	    (uint64_t)h->opts.snapshot_ms * 1000000ULL, NULL);
 	if (r != 0) {
 		snprintf(err, errlen, "scraping /proc: %s", strerror(-r));
 		goto fail;
@@ -245,6 +280,8 @@ refresh_counters(struct qf_handle *h)
 	h->st.lost = c.ring_lost + c.decode_errors;
 	h->st.cache_entries = h->cache.map.count;
 	h->st.pending = h->agg.nheld + h->agg.nready;
+	h->st.pending_bytes = h->agg.bytes;
+	h->st.cache_bytes = h->cache.bytes;
 	h->st.hold_time_ms = qf_agg_target_hold(&h->agg) / 1000000;
 }
 
@@ -281,31 +318,51 @@ encode_ready(struct qf_handle *h, uint8_t *buf, size_t buflen)
 	return (int)off;
 }
 
+/*
+ * Sleeps until the backend has events (only when we may take them: with no
+ * room, the ring's readiness would wake us at once, again and again), a
+ * qf_close()/qf_flush() wake-up, or wait_ns.
+ */
 static int
-wait_events(struct qf_handle *h, uint64_t wait_ns)
+wait_events(struct qf_handle *h, uint64_t wait_ns, int backend)
 {
-	struct epoll_event evs[2];
+	struct pollfd pfd = { .fd = h->epfd, .events = POLLIN };
 	uint64_t ms = (wait_ns + 999999) / 1000000;
 	uint64_t junk;
-	int n, i;
+	int n;
 
 	if (ms > INT_MAX)
 		ms = INT_MAX;
-	n = epoll_wait(h->epfd, evs, 2, (int)ms);
+	if (!backend)
+		pfd.fd = h->wakefd;
+	n = poll(&pfd, 1, (int)ms);
 	if (n == -1)
 		return errno == EINTR ? 0 : -errno;
-	for (i = 0; i < n; i++)
-		if (evs[i].data.fd == h->wakefd)
-			while (read(h->wakefd, &junk, sizeof(junk)) > 0)
-				;
+	while (read(h->wakefd, &junk, sizeof(junk)) > 0)
+		;
 	return 0;
+}
+
+/*
+ * How many raw events one drain may take: no more than the held and ready
+ * records leave room for (the rest stays in the ring, which drops and counts
+ * what does not fit), nor than one buffer can deliver.
+ */
+static int
+drain_budget(const struct qf_handle *h, size_t buflen)
+{
+	size_t n = qf_agg_room(&h->agg), fit = buflen / sizeof(struct qf_process_fixed) + 1;
+
+	if (n > fit)
+		n = fit;
+	return n > DRAIN_BATCH ? DRAIN_BATCH : (int)n;
 }
 
 QF_EXPORT int
 qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms)
 {
 	uint64_t start = now_mono(), now, due, wait_ns, deadline;
-	int r = 0, n;
+	int r = 0, n, max;
 
 	if (h == NULL || buf == NULL || buflen < sizeof(struct qf_batch_header))
 		return -EINVAL;
@@ -321,7 +378,8 @@ qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms)
 			r = -ECANCELED;
 			break;
 		}
-		n = h->ops->drain(h->bstate, DRAIN_BATCH);
+		max = drain_budget(h, buflen);
+		n = max > 0 ? h->ops->drain(h->bstate, max) : 0;
 		if (n < 0) {
 			r = n;
 			break;
@@ -333,7 +391,7 @@ qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms)
 		r = encode_ready(h, buf, buflen);
 		if (r != 0)
 			break;
-		if (n == DRAIN_BATCH)
+		if (max > 0 && n == max)
 			continue;	/* more is waiting: read it before sleeping */
 		if (now >= deadline)
 			break;
@@ -342,7 +400,8 @@ qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms)
 		if (due < wait_ns)
 			wait_ns = due;
 		pthread_mutex_unlock(&h->mu);
-		r = wait_events(h, wait_ns == UINT64_MAX ? (uint64_t)INT_MAX * 1000000ULL : wait_ns);
+		r = wait_events(h, wait_ns == UINT64_MAX ? (uint64_t)INT_MAX * 1000000ULL : wait_ns,
+		    drain_budget(h, buflen) > 0);
 		pthread_mutex_lock(&h->mu);
 		if (r != 0)
 			break;
@@ -352,6 +411,25 @@ qf_poll(struct qf_handle *h, uint8_t *buf, size_t buflen, int timeout_ms)
 		pthread_cond_broadcast(&h->idle);
 	pthread_mutex_unlock(&h->mu);
 	return r;
+}
+
+QF_EXPORT int
+qf_flush(struct qf_handle *h)
+{
+	uint64_t one = 1;
+	int n;
+
+	if (h == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	qf_agg_flush(&h->agg);
+	n = (int)(h->agg.nheld + h->agg.nready);
+	/* a poll asleep waiting for the hold time must look again now */
+	if (write(h->wakefd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow with one write; nothing to do */
+	}
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }
 
 QF_EXPORT int

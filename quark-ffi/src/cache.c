@@ -28,7 +28,8 @@ list_append(struct qf_centry *head, struct qf_centry *e)
 }
 
 int
-qf_cache_init(struct qf_cache *c, size_t max, uint64_t grace_ns, struct qf_stats *st)
+qf_cache_init(struct qf_cache *c, size_t max, size_t max_bytes, uint64_t grace_ns,
+    struct qf_stats *st)
 {
 	int r;
 
@@ -38,6 +39,8 @@ qf_cache_init(struct qf_cache *c, size_t max, uint64_t grace_ns, struct qf_stats
 	list_init(&c->live);
 	list_init(&c->dead);
 	c->max = max > 0 ? max : 1;
+	c->max_bytes = max_bytes;
+	c->bytes = 0;
 	c->grace_ns = grace_ns;
 	c->st = st;
 	return 0;
@@ -48,6 +51,7 @@ entry_free(struct qf_cache *c, struct qf_centry *e)
 {
 	qf_pidmap_del(&c->map, &e->node);
 	list_unlink(e);
+	c->bytes -= e->bytes;
 	qf_proc_clear(&e->p);
 	free(e);
 	c->st->removals++;
@@ -69,27 +73,56 @@ qf_cache_get(struct qf_cache *c, uint32_t pid)
 	return (struct qf_centry *)qf_pidmap_get(&c->map, pid);
 }
 
+/* Drops the oldest exited entry, else the least recently updated live one; never keep. */
+static int
+evict_one(struct qf_cache *c, const struct qf_centry *keep)
+{
+	struct qf_centry *e;
+
+	for (e = c->dead.next; e != &c->dead; e = e->next) {
+		if (e != keep) {
+			entry_free(c, e);
+			return 0;
+		}
+	}
+	for (e = c->live.next; e != &c->live; e = e->next) {
+		if (e != keep) {
+			entry_free(c, e);
+			c->st->evictions++;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void
+qf_cache_account(struct qf_cache *c, struct qf_centry *e)
+{
+	size_t n = qf_proc_bytes(&e->p);
+
+	c->bytes = c->bytes - e->bytes + n;
+	e->bytes = n;
+	while (c->bytes > c->max_bytes)
+		if (evict_one(c, e) != 0)
+			break;
+}
+
 struct qf_centry *
 qf_cache_add(struct qf_cache *c, uint32_t pid)
 {
 	struct qf_centry *e;
 
-	while (c->map.count >= c->max) {
-		if (c->dead.next != &c->dead) {
-			entry_free(c, c->dead.next);
-		} else if (c->live.next != &c->live) {
-			entry_free(c, c->live.next);
-			c->st->evictions++;
-		} else {
+	while (c->map.count >= c->max || c->bytes > c->max_bytes)
+		if (evict_one(c, NULL) != 0)
 			break;
-		}
-	}
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	e->node.pid = pid;
 	qf_proc_init(&e->p);
 	e->p.fx.pid = pid;
+	e->bytes = qf_proc_bytes(&e->p);
+	c->bytes += e->bytes;
 	/* a failed table growth leaves longer chains, not a lost entry */
 	(void)qf_pidmap_put(&c->map, &e->node);
 	list_append(&c->live, e);

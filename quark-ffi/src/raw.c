@@ -185,7 +185,12 @@ qf_proc_push_image(struct qf_proc *p, uint32_t img_flags, uint64_t time_ns)
 	memmove(&p->prev[1], &p->prev[0], p->nprev * sizeof(p->prev[0]));
 	memset(&img, 0, sizeof(img));
 	img.exe = qf_blob_ref(p->exe);
-	img.argv = qf_blob_ref(p->argv);
+	if (p->argv != NULL && p->argv->len > QF_PREV_ARGV_MAX)
+		img.argv = qf_blob_new(p->argv->data, QF_PREV_ARGV_MAX,
+		    p->argv->orig_len > p->argv->len ? p->argv->orig_len : p->argv->len,
+		    (uint16_t)(p->argv->flags | QF_ITEM_F_TRUNCATED));
+	else
+		img.argv = qf_blob_ref(p->argv);
 	img.comm = qf_blob_ref(p->comm);
 	img.filename = qf_blob_ref(p->filename);
 	img.time_ns = time_ns;
@@ -199,6 +204,26 @@ qf_proc_push_image(struct qf_proc *p, uint32_t img_flags, uint64_t time_ns)
 	img.flags = img_flags;
 	p->prev[0] = img;
 	p->nprev++;
+}
+
+static size_t
+blob_bytes(const struct qf_blob *b)
+{
+	return b != NULL ? sizeof(*b) + b->len + 1 : 0;
+}
+
+size_t
+qf_proc_bytes(const struct qf_proc *p)
+{
+	size_t n = sizeof(*p);
+	uint32_t i;
+
+	n += blob_bytes(p->comm) + blob_bytes(p->exe) + blob_bytes(p->filename);
+	n += blob_bytes(p->argv) + blob_bytes(p->cwd) + blob_bytes(p->cgroup);
+	for (i = 0; i < p->nprev; i++)
+		n += blob_bytes(p->prev[i].exe) + blob_bytes(p->prev[i].argv) +
+		    blob_bytes(p->prev[i].comm) + blob_bytes(p->prev[i].filename);
+	return n;
 }
 
 uint32_t

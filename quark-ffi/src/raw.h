@@ -68,7 +68,10 @@ void qf_proc_copy(struct qf_proc *dst, const struct qf_proc *src);
  * src has; dst keeps what src lacks. Previous images are not touched.
  */
 void qf_proc_merge(struct qf_proc *dst, const struct qf_proc *src);
-/* Pushes dst's current image (exe, argv, comm) in front of dst->prev. */
+/*
+ * Pushes dst's current image (exe, argv, comm) in front of dst->prev. An
+ * image keeps only the QF_PREV_ARGV_MAX bytes of argv the format encodes.
+ */
 void qf_proc_push_image(struct qf_proc *dst, uint32_t img_flags, uint64_t time_ns);
 /* dst->prev becomes a copy of src->prev. */
 void qf_proc_copy_prev(struct qf_proc *dst, const struct qf_proc *src);
@@ -77,6 +80,9 @@ void qf_proc_drop_prev(struct qf_proc *p);
 void qf_proc_drop_image(struct qf_proc *p);
 
 void qf_image_clear(struct qf_image *img);
+
+/* Bytes p and its strings take (shared strings counted in full: an upper bound). */
+size_t qf_proc_bytes(const struct qf_proc *p);
 
 /* Argument count of a NUL-separated argv area. */
 uint32_t qf_count_args(const struct qf_blob *argv);

@@ -19,50 +19,58 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "snapshot.h"
 
 #define DELETED_SUFFIX	" (deleted)"
 
-/* Reads up to cap bytes of a /proc file; *total gets the full size. */
+/*
+ * Reads up to cap bytes of a /proc file, never more: a process controls how
+ * large its cmdline claims to be (its argv area can span terabytes of
+ * unbacked mappings), so the size is never learnt by reading to the end.
+ */
 static ssize_t
-read_at(int dfd, const char *name, char *buf, size_t cap, size_t *total)
+read_at(int dfd, const char *name, char *buf, size_t cap)
 {
-	char sink[4096];
-	size_t got = 0, all = 0;
+	size_t got = 0;
 	ssize_t n;
 	int fd;
 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
-	for (;;) {
-		if (got < cap)
-			n = read(fd, buf + got, cap - got);
-		else
-			n = read(fd, sink, sizeof(sink));
+	while (got < cap) {
+		n = read(fd, buf + got, cap - got);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		if (got < cap)
-			got += (size_t)n;
-		all += (size_t)n;
+		got += (size_t)n;
 	}
 	close(fd);
-	if (total != NULL)
-		*total = all;
 	return (ssize_t)got;
 }
 
+/* Fields of /proc/<pid>/stat we use, by their number in proc(5). */
+#define STAT_PPID	4
+#define STAT_PGRP	5
+#define STAT_SESSION	6
+#define STAT_TTY_NR	7
+#define STAT_STARTTIME	22
+#define STAT_ARG_START	48
+#define STAT_ARG_END	49
+
+/* *arg_len gets the size of the argv area (arg_end - arg_start), 0 when unknown. */
 static int
-parse_stat(struct qf_proc *p, const char *buf, long ticks)
+parse_stat(struct qf_proc *p, const char *buf, long ticks, uint64_t *arg_len)
 {
-	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	unsigned long long starttime = 0;
-	int ppid = 0, pgrp = 0, sid = 0, tty_nr = 0;
-	char state;
+	const char *open = strchr(buf, '('), *close = strrchr(buf, ')'), *s;
+	long long f[STAT_ARG_END + 1];
+	unsigned long long starttime;
+	int ppid, pgrp, sid, tty_nr, k;
+	char *end;
 	uint32_t clen;
 
 	if (open == NULL || close == NULL || close < open)
@@ -71,10 +79,30 @@ parse_stat(struct qf_proc *p, const char *buf, long ticks)
 	if (clen > QF_COMM_MAX - 1)
 		clen = QF_COMM_MAX - 1;
 	p->comm = qf_blob_new(open + 1, clen, 0, 0);
-	if (sscanf(close + 1,
-	    " %c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-	    &state, &ppid, &pgrp, &sid, &tty_nr, &starttime) != 6)
+	memset(f, 0, sizeof(f));
+	s = close + 1;
+	while (*s == ' ')
+		s++;
+	if (*s == 0)
 		return -EINVAL;
+	s++;	/* field 3, the state letter */
+	for (k = STAT_PPID; k <= STAT_ARG_END; k++) {
+		f[k] = strtoll(s, &end, 10);
+		if (end == s)
+			break;
+		s = end;
+	}
+	if (k <= STAT_STARTTIME)
+		return -EINVAL;
+	*arg_len = 0;
+	/* 0 for a zombie (no mm) or a reader without ptrace access: unknown */
+	if (k > STAT_ARG_END && f[STAT_ARG_END] > f[STAT_ARG_START] && f[STAT_ARG_START] > 0)
+		*arg_len = (uint64_t)(f[STAT_ARG_END] - f[STAT_ARG_START]);
+	ppid = (int)f[STAT_PPID];
+	pgrp = (int)f[STAT_PGRP];
+	sid = (int)f[STAT_SESSION];
+	tty_nr = (int)f[STAT_TTY_NR];
+	starttime = (unsigned long long)f[STAT_STARTTIME];
 	p->fx.ppid = (uint32_t)ppid;
 	p->fx.pgid = (uint32_t)pgrp;
 	p->fx.sid = (uint32_t)sid;
@@ -167,21 +195,36 @@ read_ns(struct qf_proc *p, int dfd)
 	}
 }
 
+/*
+ * A magic link's target. The kernel appends " (deleted)" to an unlinked
+ * file's path, but a real name may end the same way: the suffix is taken off
+ * (and *deleted set) only when the file has no link left. A path longer than
+ * QF_PATH_MAX keeps its end, from a component boundary, as FORMAT.md says.
+ */
 static struct qf_blob *
 read_link_blob(int dfd, const char *name, int *deleted)
 {
-	char path[QF_PATH_MAX + 1];
+	char path[2 * QF_PATH_MAX];
 	size_t slen = strlen(DELETED_SUFFIX);
+	const char *tail, *slash;
+	struct stat st;
 	ssize_t n;
 
 	n = readlinkat(dfd, name, path, sizeof(path));
 	if (n <= 0)
 		return NULL;
-	if ((size_t)n > QF_PATH_MAX)
-		return qf_blob_new(path, QF_PATH_MAX, UINT32_MAX, QF_ITEM_F_TRUNCATED);
-	if (deleted != NULL && (size_t)n > slen && memcmp(path + n - slen, DELETED_SUFFIX, slen) == 0) {
-		*deleted = 1;
+	if ((size_t)n > slen && memcmp(path + n - slen, DELETED_SUFFIX, slen) == 0 &&
+	    fstatat(dfd, name, &st, 0) == 0 && st.st_nlink == 0) {
+		if (deleted != NULL)
+			*deleted = 1;
 		n -= (ssize_t)slen;
+	}
+	if ((size_t)n > QF_PATH_MAX) {
+		tail = path + n - QF_PATH_MAX;
+		slash = memchr(tail, '/', QF_PATH_MAX);
+		if (slash != NULL)
+			tail = slash + 1;
+		return qf_blob_new(tail, (uint32_t)(path + n - tail), UINT32_MAX, QF_ITEM_F_TRUNCATED);
 	}
 	return qf_blob_new(path, (uint32_t)n, (uint32_t)n, 0);
 }
@@ -219,7 +262,7 @@ read_cgroup(struct qf_proc *p, int dfd)
 	char *line, *save = NULL, *nl;
 	ssize_t n;
 
-	n = read_at(dfd, "cgroup", buf, sizeof(buf) - 1, NULL);
+	n = read_at(dfd, "cgroup", buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return;
 	buf[n] = 0;
@@ -232,11 +275,37 @@ read_cgroup(struct qf_proc *p, int dfd)
 	}
 }
 
+/*
+ * The argv area: at most QF_ARGV_MAX bytes are read (one more tells whether
+ * there is more); its true size comes from stat's arg_start..arg_end, and is
+ * unknown (orig_length 0xFFFFFFFF) when that is missing or does not fit 32 bits.
+ */
+static void
+read_argv(struct qf_proc *p, int dfd, char *buf, uint64_t arg_len)
+{
+	uint32_t orig;
+	ssize_t n;
+
+	n = read_at(dfd, "cmdline", buf, QF_ARGV_MAX + 1);
+	if (n <= 0)
+		return;
+	if ((size_t)n <= QF_ARGV_MAX) {
+		p->argv = qf_blob_new(buf, (uint32_t)n, (uint32_t)n, 0);
+		if (p->argv != NULL) {
+			p->fx.argc = qf_count_args(p->argv);
+			p->fx.h.valid |= QF_VALID_ARGC;
+		}
+		return;
+	}
+	orig = arg_len > QF_ARGV_MAX && arg_len < UINT32_MAX ? (uint32_t)arg_len : UINT32_MAX;
+	p->argv = qf_blob_new(buf, QF_ARGV_MAX, orig, QF_ITEM_F_TRUNCATED);
+}
+
 /* buf holds QF_ARGV_MAX + 1 bytes, reused for every process */
 static int
 read_one(struct qf_proc *p, int procfd, const char *name, long ticks, char *buf)
 {
-	size_t total = 0;
+	uint64_t arg_len = 0;
 	ssize_t n;
 	int dfd, r;
 
@@ -245,29 +314,21 @@ read_one(struct qf_proc *p, int procfd, const char *name, long ticks, char *buf)
 		return -errno;
 	p->fx.pid = p->fx.tid = (uint32_t)strtoul(name, NULL, 10);
 	p->fx.source = QF_SOURCE_PROCFS;
-	n = read_at(dfd, "stat", buf, 4095, NULL);
+	n = read_at(dfd, "stat", buf, 4095);
 	if (n <= 0) {
 		r = n < 0 ? (int)n : -ENOENT;	/* gone meanwhile */
 		goto out;
 	}
 	buf[n] = 0;
-	r = parse_stat(p, buf, ticks);
+	r = parse_stat(p, buf, ticks, &arg_len);
 	if (r != 0)
 		goto out;
-	n = read_at(dfd, "status", buf, QF_ARGV_MAX, NULL);
+	n = read_at(dfd, "status", buf, QF_ARGV_MAX);
 	if (n > 0) {
 		buf[n] = 0;
 		parse_status(p, buf);
 	}
-	n = read_at(dfd, "cmdline", buf, QF_ARGV_MAX, &total);
-	if (n > 0) {
-		p->argv = qf_blob_new(buf, (uint32_t)n, (uint32_t)total,
-		    total > (size_t)n ? QF_ITEM_F_TRUNCATED : 0);
-		if (total == (size_t)n) {
-			p->fx.argc = qf_count_args(p->argv);
-			p->fx.h.valid |= QF_VALID_ARGC;
-		}
-	}
+	read_argv(p, dfd, buf, arg_len);
 	read_exe(p, dfd);
 	p->cwd = read_link_blob(dfd, "cwd", NULL);
 	read_cgroup(p, dfd);
@@ -278,22 +339,52 @@ out:
 	return r;
 }
 
-/* The start of each pid namespace's init, from the processes with vpid 1. */
+struct ns_init {
+	uint32_t ns;
+	uint64_t start_ns;
+};
+
+static int
+ns_init_cmp(const void *x, const void *y)
+{
+	const struct ns_init *a = x, *b = y;
+
+	return a->ns < b->ns ? -1 : a->ns > b->ns;
+}
+
+/*
+ * The start of each pid namespace's init, from the processes with vpid 1:
+ * the inits sorted by namespace, then one search per process (n log n; a
+ * user can create many namespaces).
+ */
 static void
 fill_pidns_init(struct qf_proc *procs, size_t n)
 {
-	size_t i, j;
+	struct ns_init *inits, key, *hit;
+	size_t i, k = 0;
 
+	inits = calloc(n ? n : 1, sizeof(*inits));
+	if (inits == NULL)
+		return;
 	for (i = 0; i < n; i++) {
 		if (procs[i].fx.vpid != 1 || procs[i].fx.ns_pid == 0)
 			continue;
-		for (j = 0; j < n; j++) {
-			if (procs[j].fx.ns_pid != procs[i].fx.ns_pid)
-				continue;
-			procs[j].fx.pidns_init_start_ns = procs[i].fx.start_ns;
-			procs[j].fx.h.valid |= QF_VALID_PIDNS_INIT;
-		}
+		inits[k].ns = procs[i].fx.ns_pid;
+		inits[k].start_ns = procs[i].fx.start_ns;
+		k++;
 	}
+	qsort(inits, k, sizeof(*inits), ns_init_cmp);
+	for (i = 0; i < n && k > 0; i++) {
+		if (procs[i].fx.ns_pid == 0)
+			continue;
+		key.ns = procs[i].fx.ns_pid;
+		hit = bsearch(&key, inits, k, sizeof(*inits), ns_init_cmp);
+		if (hit == NULL)
+			continue;
+		procs[i].fx.pidns_init_start_ns = hit->start_ns;
+		procs[i].fx.h.valid |= QF_VALID_PIDNS_INIT;
+	}
+	free(inits);
 }
 
 static int
@@ -307,9 +398,20 @@ is_pid(const char *s)
 	return 1;
 }
 
-int
-qf_snapshot_scan(struct qf_agg *a, int emit, uint64_t now_mono_ns, size_t *count)
+static uint64_t
+mono_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int
+qf_snapshot_scan(struct qf_agg *a, int emit, uint64_t now_mono_ns, uint64_t budget_ns,
+    size_t *count)
+{
+	uint64_t started = mono_ns();
 	struct qf_proc *procs = NULL, *np;
 	size_t n = 0, cap = 0, i;
 	struct dirent *de;
@@ -334,6 +436,10 @@ qf_snapshot_scan(struct qf_agg *a, int emit, uint64_t now_mono_ns, size_t *count
 	while ((de = readdir(d)) != NULL) {
 		if (!is_pid(de->d_name))
 			continue;
+		if (mono_ns() - started >= budget_ns) {
+			a->st->snapshot_skipped++;
+			continue;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			np = realloc(procs, cap * sizeof(*procs));
@@ -361,6 +467,7 @@ qf_snapshot_scan(struct qf_agg *a, int emit, uint64_t now_mono_ns, size_t *count
 			if (e != NULL) {
 				qf_proc_merge(&e->p, &procs[i]);
 				e->img_flags = QF_IMG_SNAPSHOT;
+				qf_cache_account(a->cache, e);
 			}
 		}
 		if (emit) {

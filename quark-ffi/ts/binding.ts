@@ -10,8 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataType, isNullPointer, load, open as openLibrary, type JsExternal } from 'ffi-rs';
-import { BatchFormatError, decodeBatch, decodeStats } from './decode.js';
-import { FORMAT_VERSION, MIN_POLL_BUFFER, STATS_SIZE_V1, type DecodedBatch, type ProcessRecord, type QuarkStats } from './record.js';
+import { BatchFormatError, decodeBatch, decodeBatchRecovering, decodeStats } from './decode.js';
+import { FORMAT_VERSION, MIN_POLL_BUFFER, STATS_SIZE_V1, type ProcessRecord, type QuarkStats } from './record.js';
 
 export type QuarkBackendName = 'ebpf' | 'kprobe';
 
@@ -32,6 +32,12 @@ export interface QuarkOpenOptions {
   snapshot?: boolean;
   /** Size of the reusable poll buffer in bytes; at least 256 KiB. Default 1 MiB. */
   pollBufferBytes?: number;
+  /** Process cache bound in MiB of strings (beside maxCacheSize entries). Default 256. */
+  maxCacheMib?: number;
+  /** Held + ready records bound in MiB. Default 128. */
+  maxPendingMib?: number;
+  /** Time budget of the initial /proc snapshot; what it leaves is counted. Default 2000 ms. */
+  snapshotMs?: number;
 }
 
 /** The library cannot be used on this host: not built, or built for another format. */
@@ -56,14 +62,17 @@ export interface PollResult {
   lostCount: number;
   /** More records were ready than fitted: poll again at once. */
   more: boolean;
-  /** The batch could not be decoded; its records are skipped and counted in `decodeErrors`. */
+  /**
+   * The first thing of the batch that did not decode. Records are given up one at a time
+   * where the framing allows; what was given up is in `lostCount` and in stats().lost.
+   */
   decodeError?: BatchFormatError;
   /** qf_close() was called: no more records will come. */
   closed: boolean;
 }
 
 const LIB_KEY = 'libquarkffi';
-const OPTIONS_SIZE = 32;
+const OPTIONS_SIZE = 48;
 const ERR_SIZE = 1024;
 const ECANCELED = 125;
 const ENOBUFS = 105;
@@ -125,6 +134,9 @@ function optionsStruct(o: QuarkOpenOptions): Buffer {
   b.writeUInt32LE(u32(o.maxCacheSize), 20);
   b.writeUInt32LE(u32(o.maxPending), 24);
   b.writeUInt32LE(u32(o.cacheGraceMs), 28);
+  b.writeUInt32LE(u32(o.maxCacheMib), 32);
+  b.writeUInt32LE(u32(o.maxPendingMib), 36);
+  b.writeUInt32LE(u32(o.snapshotMs), 40);
   return b;
 }
 
@@ -147,6 +159,7 @@ export class QuarkHandle {
   private inFlight: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
   private decodeErrorCount = 0;
+  private lostRecordCount = 0;
   private readonly backendName: QuarkBackendName;
 
   private constructor(handle: JsExternal, pollBufferBytes: number) {
@@ -179,9 +192,14 @@ export class QuarkHandle {
     return this.backendName;
   }
 
-  /** Batches the binding could not decode (their records are lost, and counted here). */
+  /** Batches the binding could not fully decode (counted once per batch). */
   get decodeErrors(): number {
     return this.decodeErrorCount;
+  }
+
+  /** Records the binding had to give up (also part of stats().lost). */
+  get lostRecords(): number {
+    return this.lostRecordCount;
   }
 
   get closed(): boolean {
@@ -196,15 +214,28 @@ export class QuarkHandle {
     return this.exclusive(async () => {
       const n = await this.pollBytes(timeoutMs);
       if (n <= 0) return { records: [], lostCount: 0, more: false, closed: n < 0 };
-      let batch: DecodedBatch;
+      const bytes = this.pollBuffer.subarray(0, n);
+      let batch: ReturnType<typeof decodeBatchRecovering>;
       try {
-        batch = decodeBatch(this.pollBuffer.subarray(0, n));
+        batch = decodeBatchRecovering(bytes);
       } catch (err) {
         if (!(err instanceof BatchFormatError)) throw err;
+        // The header itself is bad: its record count, when it is plausible, is all we know.
+        const count = bytes.length >= 12 ? bytes.readUInt32LE(8) : 0;
+        const lost = count <= Math.floor(bytes.length / 16) ? count : 1;
         this.decodeErrorCount++;
-        return { records: [], lostCount: 0, more: false, decodeError: err, closed: false };
+        this.lostRecordCount += lost;
+        return { records: [], lostCount: lost, more: false, decodeError: err, closed: false };
       }
-      return { records: batch.records, lostCount: batch.lostCount, more: batch.flags.more, closed: false };
+      const res: PollResult = {
+        records: batch.records, lostCount: batch.lostCount + batch.lostRecords, more: batch.flags.more, closed: false,
+      };
+      if (batch.errors.length > 0) {
+        this.decodeErrorCount++;
+        this.lostRecordCount += batch.lostRecords;
+        res.decodeError = batch.errors[0];
+      }
+      return res;
     });
   }
 
@@ -256,7 +287,25 @@ export class QuarkHandle {
       paramsValue: [h, this.statsBuffer, this.statsBuffer.length],
     });
     if (n < STATS_SIZE_V1) throw new Error(`quark-ffi: qf_stats wrote ${n} bytes, expected at least ${STATS_SIZE_V1}`);
-    return decodeStats(this.statsBuffer.subarray(0, n));
+    const stats = decodeStats(this.statsBuffer.subarray(0, n));
+    // `lost` counts what never reached the caller: records the binding gave up too.
+    stats.lost += BigInt(this.lostRecordCount);
+    return stats;
+  }
+
+  /**
+   * For a clean stop: the library releases every record it holds (and, from now on, all it
+   * still receives) at once, so polls with timeout 0 until one returns nothing deliver them.
+   * Returns how many records are pending.
+   */
+  flush(): number {
+    const h = this.requireOpen();
+    const n = load({
+      library: LIB_KEY, funcName: 'qf_flush', retType: DataType.I32,
+      paramsType: [DataType.External], paramsValue: [h],
+    });
+    if (n < 0) throw new Error(`quark-ffi: qf_flush failed: ${errnoText(-n)}`);
+    return n;
   }
 
   /** The cache's latest state of `pid`, or undefined when the library does not know it. */

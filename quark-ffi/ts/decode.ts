@@ -301,8 +301,32 @@ function decodeProcess(r: Reader, h: RecordHeader, bootWallNs: bigint): ProcessR
   return rec;
 }
 
-/** Decodes one batch as written by qf_poll() or qf_lookup(). */
+/** Decodes one batch as written by qf_poll() or qf_lookup(); any bad byte throws. */
 export function decodeBatch(buf: Uint8Array): DecodedBatch {
+  return decodeFramed(buf, undefined);
+}
+
+/** What `decodeBatchRecovering` could not use. */
+export interface BatchDamage {
+  /** One error per record (or framing problem) that was given up; empty when clean. */
+  errors: BatchFormatError[];
+  /** PROCESS records the batch announced that are not in `records`. */
+  lostRecords: number;
+}
+
+/**
+ * Decodes a batch, giving up one record at a time: a record whose header frames it (its
+ * length fits the batch) but whose contents do not add up is skipped and counted, and the
+ * next one is read. When a record's header itself is bad nothing after it can be found, so
+ * the rest of the batch is counted as lost. Only a bad batch header throws.
+ */
+export function decodeBatchRecovering(buf: Uint8Array): DecodedBatch & BatchDamage {
+  const damage: BatchDamage = { errors: [], lostRecords: 0 };
+  const batch = decodeFramed(buf, damage);
+  return { ...batch, ...damage };
+}
+
+function decodeFramed(buf: Uint8Array, damage: BatchDamage | undefined): DecodedBatch {
   if (buf.byteLength < BATCH_HEADER_SIZE) {
     throw new BatchFormatError(`batch of ${buf.byteLength} bytes is shorter than its ${BATCH_HEADER_SIZE}-byte header`, 0);
   }
@@ -337,15 +361,33 @@ export function decodeBatch(buf: Uint8Array): DecodedBatch {
   let skippedRecords = 0;
   let off = headerSize;
   for (let i = 0; i < recordCount; i++) {
-    const h = readRecordHeader(r, off, totalLength, `record ${i}`);
-    if (h.kind === RecordKind.PROCESS) records.push(decodeProcess(r, h, bootWallNs));
-    else if (h.kind === RecordKind.IMAGE) {
-      throw new BatchFormatError(`record ${i} is an IMAGE record at top level (only allowed inside PREVIOUS)`, off);
-    } else skippedRecords++;
+    let h: RecordHeader;
+    try {
+      h = readRecordHeader(r, off, totalLength, `record ${i}`);
+    } catch (err) {
+      if (!damage || !(err instanceof BatchFormatError)) throw err;
+      // Without this record's length the next one cannot be found.
+      damage.errors.push(err);
+      damage.lostRecords += recordCount - i;
+      off = totalLength;
+      break;
+    }
+    try {
+      if (h.kind === RecordKind.PROCESS) records.push(decodeProcess(r, h, bootWallNs));
+      else if (h.kind === RecordKind.IMAGE) {
+        throw new BatchFormatError(`record ${i} is an IMAGE record at top level (only allowed inside PREVIOUS)`, off);
+      } else skippedRecords++;
+    } catch (err) {
+      if (!damage || !(err instanceof BatchFormatError)) throw err;
+      damage.errors.push(err);
+      damage.lostRecords++;
+    }
     off = h.end;
   }
   if (off !== totalLength) {
-    throw new BatchFormatError(`${totalLength - off} bytes left after record_count ${recordCount} records`, off);
+    const err = new BatchFormatError(`${totalLength - off} bytes left after record_count ${recordCount} records`, off);
+    if (!damage) throw err;
+    damage.errors.push(err);
   }
   return {
     records,
@@ -371,11 +413,14 @@ export function decodeStats(buf: Uint8Array): QuarkStats {
     throw new BatchFormatError(`stats size ${size} is outside ${STATS_SIZE_V1}..${avail}`, 0);
   }
   const u = (off: number): bigint => r.u64(off, size);
+  // Fields appended to version 1 read as 0 from an older library's shorter block.
+  const later = (off: number): bigint => (off + 8 <= size ? r.u64(off, size) : 0n);
   return {
     insertions: u(8), removals: u(16), aggregations: u(24), nonAggregations: u(32),
     lost: u(40), garbageCollections: u(48), backend: sourceName(Number(u(56))),
     cacheEntries: u(64), pending: u(72), recordsOut: u(80), rawEvents: u(88),
     ringLost: u(96), decodeErrors: u(104), truncated: u(112), evictions: u(120),
     forcedFlushes: u(128), holdTimeMs: u(136), snapshotRecords: u(144),
+    snapshotSkipped: later(152), pidReuses: later(160), cacheBytes: later(168), pendingBytes: later(176),
   };
 }

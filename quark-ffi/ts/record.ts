@@ -17,6 +17,8 @@ export const IMAGE_FIXED_SIZE_V1 = 48;
 /** A poll buffer this large always holds at least one record (QF_MIN_POLL_BUF). */
 export const MIN_POLL_BUFFER = 256 * 1024;
 export const STATS_SIZE_V1 = 152;
+/** The stats block with every field this binding knows (version 1 grows only at the end). */
+export const STATS_SIZE = 184;
 
 export const BatchFlag = { LOST: 0x1, MORE: 0x2, LOOKUP: 0x4 } as const;
 export const RecordKind = { PROCESS: 1, IMAGE: 2 } as const;
@@ -215,6 +217,14 @@ export interface QuarkStats {
   forcedFlushes: bigint;
   holdTimeMs: bigint;
   snapshotRecords: bigint;
+  /** Processes the /proc snapshot did not read because its time budget ran out. */
+  snapshotSkipped: bigint;
+  /** Events whose start time showed their pid had begun a new life unseen (lost fork). */
+  pidReuses: bigint;
+  /** Bytes held by the process cache (bounded by max_cache_mib). */
+  cacheBytes: bigint;
+  /** Bytes of held and ready records (bounded by max_pending_mib). */
+  pendingBytes: bigint;
 }
 
 export function sourceName(code: number): RecordSource {

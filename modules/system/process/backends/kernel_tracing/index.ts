@@ -20,6 +20,8 @@ export { QUARK_METRICS_NAMESPACE } from './quark-metrics.js';
 
 /** How long one poll may block: bounds how long stopping takes. */
 const POLL_TIMEOUT_MS = 200;
+/** At stop, polls of what the library still holds stop after this many (new events keep coming). */
+const MAX_STOP_POLLS = 64;
 /** Decode errors are logged at most this often; all of them are counted. */
 const DECODE_ERROR_LOG_INTERVAL_MS = 60_000;
 
@@ -124,22 +126,37 @@ class KernelTracingDataset implements PushDataset {
           }
         },
       });
-      for await (const records of batches) {
-        const evs = this.toEvents(records);
-        // Hash the batch concurrently (mostly cache hits), then emit in kernel order.
-        // Incomplete records carry no hash field (reference spec §2): no point hashing them.
-        await Promise.all(evs.filter((ev) => ev.complete).map((ev) => this.enrichment.hash(ev)));
-        for (const ev of evs) {
-          this.counters.events++;
-          yield this.toBeatEvent(ev);
-        }
-      }
+      for await (const records of batches) yield* this.emit(records);
+      yield* this.deliverHeld();
     } finally {
       await this.close();
     }
   }
 
-  /** Records still inside their hold time when we stop are never polled: say how many. */
+  private async *emit(records: readonly ProcessRecord[]): AsyncGenerator<BeatEvent> {
+    const evs = this.toEvents(records);
+    // Hash the batch concurrently (mostly cache hits), then emit in kernel order.
+    // Incomplete records carry no hash field (reference spec §2): no point hashing them.
+    await Promise.all(evs.filter((ev) => ev.complete).map((ev) => this.enrichment.hash(ev)));
+    for (const ev of evs) {
+      this.counters.events++;
+      yield this.toBeatEvent(ev);
+    }
+  }
+
+  /** On stop, the records still inside their hold time are released and delivered now. */
+  private async *deliverHeld(): AsyncGenerator<BeatEvent> {
+    if (this.handle.closed) return;
+    this.handle.flush();
+    for (let i = 0; i < MAX_STOP_POLLS; i++) {
+      const res = await this.handle.poll(0);
+      if (res.closed) return;
+      yield* this.emit(res.records);
+      if (!res.more) return;
+    }
+  }
+
+  /** Records the stop could not deliver (see deliverHeld): say how many. */
   private reportHeldAtClose(): void {
     if (this.handle.closed) return;
     try {

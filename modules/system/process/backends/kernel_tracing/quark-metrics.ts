@@ -70,6 +70,10 @@ export class QuarkMetrics {
       n.set('pending', Number(s.pending));
       n.set('hold_time_ms', Number(s.holdTimeMs));
       n.set('snapshot_records', Number(s.snapshotRecords));
+      n.set('snapshot_skipped', Number(s.snapshotSkipped));
+      n.set('pid_reuses', Number(s.pidReuses));
+      n.set('cache_bytes', Number(s.cacheBytes));
+      n.set('pending_bytes', Number(s.pendingBytes));
     }
     const c = this.counters;
     n.set('decode_errors', c.decodeErrors);
