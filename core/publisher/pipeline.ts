@@ -135,6 +135,7 @@ class MemoryPipeline implements Pipeline {
     this.active = this.queue.recovered;
     this.p.inc('events.total', this.queue.recovered);
     this.setGauges();
+    if (this.queue.recovered > 0) setImmediate(() => this.dispatch());
   }
 
   publish(event: BeatEvent): Promise<void> {
