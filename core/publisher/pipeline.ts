@@ -322,7 +322,10 @@ class MemoryPipeline implements Pipeline {
   }
 
   private admit(event: BeatEvent): void {
-    this.queue.push(event, performance.now());
+    if (!this.queue.push(event, performance.now())) {
+      this.countDropped(1);
+      return;
+    }
     this.active++;
     this.p.inc('events.total');
     this.setGauges();

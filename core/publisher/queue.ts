@@ -20,7 +20,8 @@ export interface EventQueue {
   readonly length: number;
   /** Whether one more event fits, with `active` events queued or in flight. */
   hasRoom(active: number): boolean;
-  push(event: BeatEvent, now: number): void;
+  /** False when this one event cannot be stored (the pipeline counts it as dropped). */
+  push(event: BeatEvent, now: number): boolean;
   /** When the oldest ready event entered (performance.now() clock), or undefined. */
   oldestSince(): number | undefined;
   take(max: number): QueuedBatch;
@@ -49,8 +50,9 @@ export class MemoryQueue implements EventQueue {
     return active < this.max;
   }
 
-  push(event: BeatEvent, now: number): void {
+  push(event: BeatEvent, now: number): boolean {
     this.ring.push(event, now);
+    return true;
   }
 
   oldestSince(): number | undefined {

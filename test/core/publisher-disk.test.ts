@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { BeatEvent } from '../../core/api/event.js';
 import type { DiskQueueSettings } from '../../core/publisher/diskqueue/event-queue.js';
+import { buildStats } from '../../core/monitoring/stats.js';
+import { PromMetricsRegistry } from '../../core/monitoring/registry.js';
 import { createPipeline } from '../../core/publisher/pipeline.js';
 import { FakeOutput, MemoryMetrics, event, invariantHolds, pipelineCounts, silentLogger, testInfo, waitFor } from './publisher-support.js';
 
@@ -101,6 +103,44 @@ describe('pipeline with queue.disk', () => {
     await waitFor(() => p.num('queue.disk.events') === 0, 'acked');
     assert.ok(pipeline.tryPublish(event({ seq: 99_999 })), 'room again');
     await waitFor(() => p.num('events.acked') === accepted + 1, 'the late one too');
+    assert.ok(invariantHolds(metrics), JSON.stringify(pipelineCounts(metrics)));
+    await pipeline.close(1000);
+  });
+
+  it('/stats and /metrics show the disk queue: bytes, events, acked, retried, corrupted, oldest unacked age', async () => {
+    const registry = new PromMetricsRegistry({ defaultMetrics: false });
+    const output = new FakeOutput();
+    const pipeline = createPipeline({
+      processors: [], logger: silentLogger, info: testInfo(), queue: { events: 3200, flushMinEvents: 1600, flushTimeoutMs: 10_000 },
+      disk: disk(), output, metrics: registry,
+    });
+    for (let i = 0; i < 10; i++) await pipeline.publish(event({ seq: i }));
+    await waitFor(() => output.delivered === 10, 'delivered');
+    const stats = buildStats({ info: testInfo(), ephemeralId: 'e', startedAt: Date.now(), snapshot: registry.snapshot() });
+    const at = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], stats);
+    assert.equal(at('libbeat.pipeline.queue.max_bytes'), 64 << 20);
+    assert.ok(Number(at('libbeat.pipeline.queue.filled.bytes')) > 0);
+    for (const k of ['events', 'acked', 'retried', 'recovered', 'segments', 'pending', 'blocked', 'corrupted.events', 'oldest_unacked.age.ms']) {
+      assert.equal(typeof at(`libbeat.pipeline.queue.disk.${k}`), 'number', k);
+    }
+    assert.equal(at('libbeat.pipeline.queue.disk.acked'), 10);
+    const text = await registry.metricsText();
+    for (const name of ['procbeat_pipeline_queue_filled_bytes', 'procbeat_pipeline_queue_disk_events', 'procbeat_pipeline_queue_disk_acked',
+      'procbeat_pipeline_queue_disk_retried', 'procbeat_pipeline_queue_disk_corrupted_events', 'procbeat_pipeline_queue_disk_oldest_unacked_age_ms']) {
+      assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
+    }
+    await pipeline.close(1000);
+  });
+
+  it('an event larger than a segment, or one JSON cannot encode, is dropped and counted, never thrown', async () => {
+    const { pipeline, output, metrics, p } = start(disk({ segmentSize: 16 << 10 }));
+    await pipeline.publish(event({ seq: 0 }));
+    await pipeline.publish(event({ seq: 1, huge: 'h'.repeat(100_000) }));
+    assert.equal(pipeline.tryPublish(event({ seq: 2, n: 1n as unknown as number })), true);
+    await pipeline.publish(event({ seq: 3 }));
+    await waitFor(() => output.delivered === 2, 'the storable ones delivered');
+    assert.deepEqual(delivered(output), [0, 3]);
+    assert.equal(p.num('events.dropped'), 2);
     assert.ok(invariantHolds(metrics), JSON.stringify(pipelineCounts(metrics)));
     await pipeline.close(1000);
   });

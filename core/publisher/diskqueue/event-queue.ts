@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BeatEvent } from '../../api/event.js';
 import type { MetricsNamespace } from '../../api/metrics.js';
+import { LogThrottle } from '../log-throttle.js';
 import type { EventQueue, QueuedBatch } from '../queue.js';
 import { decodeEvent, encodeEvent } from './event-codec.js';
 import { DiskStore, type DiskStoreOptions, type StoredItem } from './store.js';
@@ -36,6 +37,7 @@ export class DiskEventQueue implements EventQueue {
   private outstandingEvents = 0;
   private lost = 0;
   private readonly gaugeTimer: NodeJS.Timeout;
+  private readonly unstorable: LogThrottle;
 
   constructor(
     private readonly settings: DiskQueueSettings,
@@ -56,6 +58,7 @@ export class DiskEventQueue implements EventQueue {
         this.updateGauges();
       },
     });
+    this.unstorable = new LogThrottle(logger, 'error');
     this.recovered = this.store.stats().recovered;
     logger.info({ path: settings.path, max_size: settings.maxSize, segment_size: settings.segmentSize },
       `disk queue in ${settings.path} (max_size ${settings.maxSize} bytes, segment_size ${settings.segmentSize} bytes)`);
@@ -74,9 +77,17 @@ export class DiskEventQueue implements EventQueue {
     return this.store.canAppend();
   }
 
-  push(event: BeatEvent): void {
-    // The pipeline checked hasRoom(); a refusal here would be a bug, not backpressure.
-    if (!this.store.append(encodeEvent(event))) throw new Error('disk queue: append refused after hasRoom()');
+  push(event: BeatEvent): boolean {
+    let bytes: Buffer;
+    try {
+      bytes = encodeEvent(event);
+      // The pipeline checked hasRoom(), so only an event larger than a segment is refused.
+      return this.store.append(bytes);
+    } catch (err) {
+      this.unstorable.log({ err, path: this.settings.path, segment_size: this.settings.segmentSize },
+        `disk queue: an event cannot be stored (${(err as Error).message}); it is dropped`);
+      return false;
+    }
   }
 
   oldestSince(): number | undefined {
