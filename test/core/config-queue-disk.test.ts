@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigErrors } from '../../core/config/errors.js';
+import { effectiveConfigYaml } from '../../core/config/export.js';
 import { loadConfig } from '../../core/config/load.js';
 import type { ProcbeatConfig } from '../../core/config/types.js';
 
@@ -73,5 +74,17 @@ describe('queue.disk settings', () => {
     ]);
     assert.deepEqual(problems('queue.disk.read_ahead: 0\n'), ['FILE: queue.disk.read_ahead: must be a positive integer, got 0']);
     assert.deepEqual(problems('queue.disk.max_size: lots\n'), ['FILE: queue.disk.max_size: must be a byte size such as 1024, 10KiB, 100MiB or 1GB, got "lots"']);
+  });
+
+  it('export config shows only the queue in use, and its output loads again', () => {
+    const mem = effectiveConfigYaml(load('name: x\n'));
+    assert.match(mem, /^ {2}mem:/m);
+    assert.doesNotMatch(mem, /^ {2}disk:/m);
+    const disk = effectiveConfigYaml(load('path.data: /var/lib/pb\nqueue.disk.max_size: 1GB\n'));
+    assert.doesNotMatch(disk, /^ {2}mem:/m);
+    assert.match(disk, /^ {4}path: \/var\/lib\/pb\/diskqueue$/m);
+    const again = load(disk);
+    assert.equal(again.queue.disk?.maxSize, 1e9);
+    assert.equal(again.queue.disk?.segmentSize, 1e8);
   });
 });
