@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -63,6 +63,16 @@ describe('disk queue store', () => {
     assert.equal(st.acked, 1500);
     const left = segmentFiles(dir);
     assert.ok(left.length <= 3 && !left.includes('0000000001.seg'), `acked segments removed: ${left.join(',')}`);
+    s.close();
+  });
+
+  it('an existing directory open to others is left as it is, with a warning', () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const { logger, records } = captureLogger();
+    const s = open(dir, {}, logger);
+    assert.equal(statSync(dir).mode & 0o777, 0o755, 'not ours to change');
+    assert.ok(records.some((r) => r['path'] === dir && String(r['msg']).includes('open to other users')));
     s.close();
   });
 

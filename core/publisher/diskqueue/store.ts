@@ -1,6 +1,6 @@
 import {
   chmodSync, closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync,
-  readSync, unlinkSync, writeSync, writevSync,
+  readSync, statSync, unlinkSync, writeSync, writevSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -141,8 +141,14 @@ export class DiskStore {
     if (!(opts.segmentSize > SEGMENT_HEADER_BYTES)) throw new RangeError(`segment size ${opts.segmentSize} is too small`);
     this.opts = opts;
     this.retryDelay = opts.retryIntervalMs;
-    mkdirSync(opts.path, { recursive: true, mode: 0o700 });
-    chmodSync(opts.path, 0o700);
+    const created = mkdirSync(opts.path, { recursive: true, mode: 0o700 });
+    if (created !== undefined) {
+      chmodSync(opts.path, 0o700); // exact, whatever the umask
+    } else if ((statSync(opts.path).mode & 0o077) !== 0) {
+      // An existing directory is not ours to change (it may be shared); say what it exposes.
+      opts.logger.warn({ path: opts.path, mode: (statSync(opts.path).mode & 0o777).toString(8) },
+        `disk queue: ${opts.path} is open to other users; queued events (process arguments included) are readable to them unless it is 0700`);
+    }
     this.ackFile = new AckStateFile(join(opts.path, 'state.dat'));
 
     for (const name of readdirSync(opts.path)) {
