@@ -132,6 +132,18 @@ describe('pipeline with queue.disk', () => {
     await pipeline.close(1000);
   });
 
+  it('write_ahead holds producers back until the pending events are written, then lets them in in order', async () => {
+    const { pipeline, output, metrics, p } = start(disk({ writeAhead: 100 }));
+    const published = Array.from({ length: 1000 }, (_, i) => pipeline.publish(event({ seq: i })));
+    assert.ok(p.num('queue.disk.pending') <= 100);
+    await Promise.all(published);
+    await waitFor(() => output.delivered === 1000, 'all delivered');
+    assert.deepEqual(delivered(output), Array.from({ length: 1000 }, (_, i) => i));
+    assert.equal(p.num('events.dropped'), 0);
+    assert.ok(invariantHolds(metrics), JSON.stringify(pipelineCounts(metrics)));
+    await pipeline.close(1000);
+  });
+
   it('an event larger than a segment, or one JSON cannot encode, is dropped and counted, never thrown', async () => {
     const { pipeline, output, metrics, p } = start(disk({ segmentSize: 16 << 10 }));
     await pipeline.publish(event({ seq: 0 }));
