@@ -23,6 +23,7 @@ const BENCHES: BenchEntry[] = [
   { id: 'kernel-tracing', title: 'kernel_tracing backend: spawn rate, capture, CPU, memory', module: './kernel-tracing.js', fn: 'runKernelTracingBench' },
   { id: 'hasher', title: 'executable hasher: documents per second', module: './hasher.js', fn: 'runHasherBench' },
   { id: 'es-output', title: 'Elasticsearch output: throughput into a local bulk server', module: './es-output.js', fn: 'runEsOutputBench' },
+  { id: 'disk-queue', title: 'queue.disk: events/s and CPU per event into the file output, against queue.mem', module: './disk-queue.js', fn: 'runDiskQueueBench' },
 ];
 
 function cell(v: unknown): string {

@@ -121,6 +121,7 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
     output = await createOutput(config.output, { file: config.file, logger: componentLogger(logger, 'output'), metrics, info });
     pipeline = createPipeline({
       queue: config.queue.mem,
+      ...(config.queue.disk ? { disk: { ...config.queue.disk } } : {}),
       processors,
       output,
       metrics,

@@ -38,6 +38,15 @@ export function effectiveConfig(config: ProcbeatConfig): Record<string, unknown>
   settings['path'] = { ...config.path };
   const logging = settings['logging'] as { files: Record<string, unknown> };
   logging.files['path'] = config.logging.files.path;
+  // Only the queue in use, so the output can be fed back in (both at once is an error).
+  const queue = settings['queue'] as Record<string, Record<string, unknown>>;
+  if (config.queue.disk) {
+    delete queue['mem'];
+    queue['disk']!['path'] = config.queue.disk.path;
+    queue['disk']!['segment_size'] = config.queue.disk.segmentSize;
+  } else {
+    delete queue['disk'];
+  }
   const out: Record<string, unknown> = { ...settings };
   for (const key of ['output', 'processors', 'setup'] as const) {
     const v = config.tree[key];

@@ -4,14 +4,14 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Fields } from '../api/event.js';
 import { parseByteSize } from './bytesize.js';
 import { normalizeDottedKeys, RAW_SECTIONS, type DottedProblem } from './dotted.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { ConfigError, ConfigErrors } from './errors.js';
 import { expandVariables, type ExpandProblem } from './expand.js';
 import { closest, isPlainObject } from './keys.js';
 import { applyOverride, isOverrideProblem, parseOverride, type Override } from './overrides.js';
 import { fileMode } from './schema/formats.js';
 import { globalSchema, MODULE_KEYS, OPAQUE_SECTIONS, type ModuleKey } from './schema/index.js';
-import type { LogLevel, ModuleList, ProcbeatConfig } from './types.js';
+import type { DiskQueueConfig, LogLevel, ModuleList, ProcbeatConfig } from './types.js';
 import { validateGlobal, type SchemaProblem } from './validate.js';
 import { parseBeatsYaml } from './yaml.js';
 
@@ -95,6 +95,7 @@ export function parseConfig(text: string, file: string | undefined, options: Omi
   const settings = validateGlobal(global, schemaProblems);
   schemaProblems.forEach(report);
   if (errors.length === 0) crossChecks(settings, report);
+  if (errors.length === 0) queueChecks(expanded, settings, report);
   if (errors.length > 0) throw new ConfigErrors(errors);
 
   return build(settings, opaque, modules, expanded, file, fileFor, options.cwd ?? process.cwd());
@@ -175,6 +176,62 @@ function crossChecks(settings: Record<string, unknown>, report: (p: SchemaProble
   }
 }
 
+/** Whether the tree configures `queue.disk` (the schema's defaults fill it in either way). */
+function diskQueueSet(tree: Record<string, unknown>): boolean {
+  const queue = tree['queue'];
+  return isPlainObject(queue) && Object.hasOwn(queue, 'disk');
+}
+
+const MIN_DISK_MAX_SIZE = 10 * 1000 * 1000;
+const MIN_DISK_SEGMENT_SIZE = 1000 * 1000;
+
+/** Exactly one queue type, and beats' limits on the disk queue's sizes, with its messages. */
+function queueChecks(tree: Record<string, unknown>, settings: Record<string, unknown>, report: (p: SchemaProblem) => void): void {
+  if (!diskQueueSet(tree)) return;
+  const queue = tree['queue'] as Record<string, unknown>;
+  if (Object.hasOwn(queue, 'mem')) {
+    report({ key: 'queue', problem: "more than one namespace configured accessing 'queue' (set either queue.mem or queue.disk)" });
+    return;
+  }
+  const d = (settings['queue'] as RawSettings['queue']).disk;
+  const maxSize = parseByteSize(d.max_size)!;
+  const segmentSize = d.segment_size === null ? undefined : parseByteSize(d.segment_size)!;
+  if (segmentSize !== undefined && maxSize !== 0 && maxSize < segmentSize * 2) {
+    report({ key: 'queue.disk.max_size', problem: 'disk queue max_size must be at least twice as big as segment_size' });
+  }
+  if (maxSize !== 0 && maxSize < MIN_DISK_MAX_SIZE) {
+    report({ key: 'queue.disk.max_size', problem: `disk queue max_size (${maxSize}) cannot be less than 10MB` });
+  }
+  if (segmentSize !== undefined && segmentSize < MIN_DISK_SEGMENT_SIZE) {
+    report({ key: 'queue.disk.segment_size', problem: `disk queue segment_size (${segmentSize}) cannot be less than 1MB` });
+  }
+  const retry = parseDuration(d.retry_interval)!;
+  const maxRetry = parseDuration(d.max_retry_interval)!;
+  if (maxRetry < retry) {
+    report({
+      key: 'queue.disk.max_retry_interval',
+      problem: `disk queue max_retry_interval (${formatDuration(maxRetry)}) can't be less than retry_interval (${formatDuration(retry)})`,
+    });
+  }
+}
+
+function diskQueue(s: RawSettings, tree: Record<string, unknown>, home: string, data: string): DiskQueueConfig | undefined {
+  if (!diskQueueSet(tree)) return undefined;
+  const d = s.queue.disk;
+  // max_size 0 means no limit in beats; the segment size then falls back to beats' 100MiB.
+  const maxSize = parseByteSize(d.max_size)!;
+  const segmentSize = d.segment_size === null ? (maxSize === 0 ? 100 * 1024 * 1024 : Math.floor(maxSize / 10)) : parseByteSize(d.segment_size)!;
+  return {
+    path: d.path === null ? resolve(data, 'diskqueue') : resolve(home, d.path),
+    maxSize: maxSize === 0 ? Number.MAX_SAFE_INTEGER : maxSize,
+    segmentSize,
+    readAhead: d.read_ahead,
+    writeAhead: d.write_ahead,
+    retryIntervalMs: parseDuration(d.retry_interval)!,
+    maxRetryIntervalMs: parseDuration(d.max_retry_interval)!,
+  };
+}
+
 /** The typed view of the validated settings. */
 function build(
   settings: Record<string, unknown>,
@@ -189,6 +246,7 @@ function build(
   const home = resolve(cwd, s.path.home ?? '.');
   const under = (p: string | null, fallback: string): string => resolve(home, p ?? fallback);
   const logs = under(s.path.logs, 'logs');
+  const data = under(s.path.data, 'data');
   const output = opaque['output'];
   // `setup` is opaque until a schema fragment covers it; then convict's values (with defaults).
   const setup = opaque['setup'] ?? settings['setup'];
@@ -200,13 +258,14 @@ function build(
     fields: s.fields,
     fieldsUnderRoot: s.fields_under_root,
     shutdownTimeoutMs: parseDuration(s.shutdown_timeout)!,
-    path: { home, config: under(s.path.config, '.'), data: under(s.path.data, 'data'), logs },
+    path: { home, config: under(s.path.config, '.'), data, logs },
     queue: {
       mem: {
         events: s.queue.mem.events,
         flushMinEvents: s.queue.mem.flush.min_events,
         flushTimeoutMs: parseDuration(s.queue.mem.flush.timeout)!,
       },
+      disk: diskQueue(s, tree, home, data),
     },
     http: { enabled: s.http.enabled, host: s.http.host, port: s.http.port },
     logging: {
@@ -239,7 +298,18 @@ interface RawSettings {
   fields_under_root: boolean;
   shutdown_timeout: string | number;
   path: { home: string | null; config: string | null; data: string | null; logs: string | null };
-  queue: { mem: { events: number; flush: { min_events: number; timeout: string | number } } };
+  queue: {
+    mem: { events: number; flush: { min_events: number; timeout: string | number } };
+    disk: {
+      path: string | null;
+      max_size: string | number;
+      segment_size: string | number | null;
+      read_ahead: number;
+      write_ahead: number;
+      retry_interval: string | number;
+      max_retry_interval: string | number;
+    };
+  };
   http: { enabled: boolean; host: string; port: number };
   logging: {
     level: LogLevel;

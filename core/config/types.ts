@@ -10,6 +10,17 @@ export interface ModuleList {
   readonly blocks: unknown;
 }
 
+/** `queue.disk`: sizes in bytes, intervals in ms, path absolute. */
+export interface DiskQueueConfig {
+  readonly path: string;
+  readonly maxSize: number;
+  readonly segmentSize: number;
+  readonly readAhead: number;
+  readonly writeAhead: number;
+  readonly retryIntervalMs: number;
+  readonly maxRetryIntervalMs: number;
+}
+
 /** The validated configuration; durations in milliseconds, sizes in bytes, paths absolute. */
 export interface ProcbeatConfig {
   /** The config file (absolute), or undefined when none was read. */
@@ -26,6 +37,8 @@ export interface ProcbeatConfig {
   readonly path: { readonly home: string; readonly config: string; readonly data: string; readonly logs: string };
   readonly queue: {
     readonly mem: { readonly events: number; readonly flushMinEvents: number; readonly flushTimeoutMs: number };
+    /** Set when the file (or -E) configures `queue.disk`: then it replaces queue.mem. */
+    readonly disk: DiskQueueConfig | undefined;
   };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly logging: {

@@ -7,11 +7,14 @@ import { ProcessorError, type Processor } from '../processors/index.js';
 import type { DrainResult, Pipeline } from './api.js';
 import { makeBeatFields } from './beat-fields.js';
 import { LogThrottle } from './log-throttle.js';
-import { Ring } from './ring.js';
+import { DiskEventQueue, type DiskQueueSettings } from './diskqueue/event-queue.js';
+import { MemoryQueue, type EventQueue, type QueuedBatch } from './queue.js';
 
 export interface PipelineOptions {
   /** `queue.mem.*`: capacity, and when a batch is handed to the output. */
   queue: { events: number; flushMinEvents: number; flushTimeoutMs: number };
+  /** `queue.disk.*`: when set, events wait in segment files instead (queue.mem is then unused). */
+  disk?: DiskQueueSettings;
   processors: Processor[];
   output: Output;
   metrics: MetricsRegistry;
@@ -49,6 +52,7 @@ interface Waiter {
 
 interface Batch {
   events: BeatEvent[];
+  queued: QueuedBatch;
   /** Set when close() gave up on this batch; its late result must not be counted again. */
   abandoned: boolean;
 }
@@ -66,8 +70,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  *   total = filtered + dropped + active + acked + failed.
  */
 class MemoryPipeline implements Pipeline {
-  private readonly ring: Ring<BeatEvent>;
-  private readonly max: number;
+  private readonly queue: EventQueue;
   private readonly threshold: number;
   private readonly immediate: boolean;
   private readonly timeoutMs: number;
@@ -98,13 +101,12 @@ class MemoryPipeline implements Pipeline {
     if (!Number.isInteger(events) || events < 1) throw new RangeError(`queue.mem.events must be an integer >= 1, got ${events}`);
     if (!(flushMinEvents >= 0)) throw new RangeError(`queue.mem.flush.min_events must be >= 0, got ${flushMinEvents}`);
     if (!(flushTimeoutMs >= 0)) throw new RangeError(`queue.mem.flush.timeout must be >= 0, got ${flushTimeoutMs}`);
-    this.max = events;
     this.batchMax = Math.max(1, Math.floor(opts.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS));
     this.threshold = Math.max(1, Math.min(flushMinEvents, events, this.batchMax));
-    this.immediate = flushTimeoutMs === 0 || flushMinEvents <= 1;
+    // The disk queue has no flush rule: what is on disk goes out as soon as a worker is free.
+    this.immediate = opts.disk !== undefined || flushTimeoutMs === 0 || flushMinEvents <= 1;
     this.timeoutMs = flushTimeoutMs;
     this.workers = Math.max(1, Math.floor(opts.worker ?? 1));
-    this.ring = new Ring(events);
     this.processors = opts.processors;
     this.output = opts.output;
     this.logger = opts.logger;
@@ -122,8 +124,18 @@ class MemoryPipeline implements Pipeline {
     this.o = opts.metrics.namespace('output');
     for (const k of ['events.total', 'events.filtered', 'events.dropped', 'events.published', 'events.acked', 'events.failed', 'processors.errors']) this.p.inc(k, 0);
     for (const k of ['events.batches', 'events.total', 'events.acked', 'events.dropped']) this.o.inc(k, 0);
-    this.p.set('queue.max_events', events);
+    this.queue = opts.disk
+      ? new DiskEventQueue(opts.disk, this.p, opts.logger, () => {
+        this.admitWaiters();
+        this.dispatch();
+      })
+      : new MemoryQueue(events);
+    if (!opts.disk) this.p.set('queue.max_events', events);
+    // Events a disk queue kept from an earlier run count as published by this one.
+    this.active = this.queue.recovered;
+    this.p.inc('events.total', this.queue.recovered);
     this.setGauges();
+    if (this.queue.recovered > 0) setImmediate(() => this.dispatch());
   }
 
   publish(event: BeatEvent): Promise<void> {
@@ -133,7 +145,7 @@ class MemoryPipeline implements Pipeline {
     }
     const e = this.process(event);
     if (e === null) return RESOLVED;
-    if (this.waitHead === this.waiters.length && this.active < this.max) {
+    if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
       this.admit(e);
       this.dispatch();
       return RESOLVED;
@@ -150,7 +162,7 @@ class MemoryPipeline implements Pipeline {
     }
     const e = this.process(event);
     if (e === null) return true;
-    if (this.waitHead === this.waiters.length && this.active < this.max) {
+    if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
       this.admit(e);
       this.dispatch();
       return true;
@@ -168,12 +180,13 @@ class MemoryPipeline implements Pipeline {
     const deadline = performance.now() + timeoutMs;
     this.closed = true;
     this.clearTimer();
+    if (this.queue.persistent) return this.shutdownPersistent(timeoutMs, deadline);
     this.dispatch(); // closed: flush everything queued, whatever flush.min_events/timeout say
     const drained = await this.idle(timeoutMs);
     let undelivered = 0;
     if (!drained) {
       this.abort.abort(new Error('shutdown timeout'));
-      const queued = this.ring.take(this.ring.length).length;
+      const queued = this.queue.take(this.queue.length).events.length;
       let inFlight = 0;
       for (const b of this.inFlight) {
         b.abandoned = true;
@@ -194,6 +207,37 @@ class MemoryPipeline implements Pipeline {
         `shutdown: ${undelivered} events were not delivered within ${timeoutMs} ms and are counted as dropped`,
       );
     }
+    await this.closeOutput(deadline);
+    return { undelivered };
+  }
+
+  /**
+   * A disk queue keeps what is queued for the next start: close waits only for the batches
+   * in flight (their acks move the queue on), admits waiting events that fit, and writes
+   * everything accepted to disk. Batches still in flight at the timeout are sent again later.
+   */
+  private async shutdownPersistent(timeoutMs: number, deadline: number): Promise<DrainResult> {
+    this.admitWaiters();
+    const waiting = this.waiters.length - this.waitHead;
+    for (let i = this.waitHead; i < this.waiters.length; i++) this.waiters[i]!.reject(new PipelineClosedError());
+    this.waiters = [];
+    this.waitHead = 0;
+    this.countDropped(waiting);
+    const settled = await this.idle(timeoutMs);
+    if (!settled) {
+      this.abort.abort(new Error('shutdown timeout'));
+      for (const b of this.inFlight) b.abandoned = true;
+      this.inFlight.clear();
+    }
+    this.queue.close();
+    this.setGauges();
+    this.logger.info({ events: this.active, waiting_dropped: waiting, in_flight_abandoned: !settled },
+      `shutdown: ${this.active} event(s) stay in the disk queue and are sent after the next start`);
+    await this.closeOutput(deadline);
+    return { undelivered: waiting };
+  }
+
+  private async closeOutput(deadline: number): Promise<void> {
     // The output gets what is left of the budget (at least a second) to close; a stuck
     // close must not hold procbeat's shutdown forever.
     const budget = Math.max(1000, deadline - performance.now());
@@ -212,7 +256,6 @@ class MemoryPipeline implements Pipeline {
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') this.logger.error({ output: this.output.name, timeout_ms: budget }, 'the output did not close in time; giving up on it');
-    return { undelivered };
   }
 
   /** Resolves true once nothing is queued, waiting or in flight; false after `timeoutMs`. */
@@ -232,6 +275,7 @@ class MemoryPipeline implements Pipeline {
   }
 
   private isIdle(): boolean {
+    if (this.queue.persistent && this.closed) return this.inFlight.size === 0;
     return this.active === 0 && this.waitHead === this.waiters.length;
   }
 
@@ -278,7 +322,10 @@ class MemoryPipeline implements Pipeline {
   }
 
   private admit(event: BeatEvent): void {
-    this.ring.push(event, performance.now());
+    if (!this.queue.push(event, performance.now())) {
+      this.countDropped(1);
+      return;
+    }
     this.active++;
     this.p.inc('events.total');
     this.setGauges();
@@ -286,7 +333,7 @@ class MemoryPipeline implements Pipeline {
 
   private admitWaiters(): void {
     let admitted = false;
-    while (this.waitHead < this.waiters.length && this.active < this.max) {
+    while (this.waitHead < this.waiters.length && this.queue.hasRoom(this.active)) {
       const w = this.waiters[this.waitHead]!;
       this.waiters[this.waitHead++] = undefined;
       this.admit(w.event);
@@ -310,17 +357,23 @@ class MemoryPipeline implements Pipeline {
 
   /** Hands batches to the output while workers are free and a flush rule says so. */
   private dispatch(): void {
-    while (this.inFlight.size < this.workers && this.ring.length > 0) {
-      const oldest = this.ring.oldestSince()!;
+    while (!(this.closed && this.queue.persistent) && this.inFlight.size < this.workers && this.queue.length > 0) {
+      const oldest = this.queue.oldestSince()!;
       const now = performance.now();
-      const ready = this.closed || this.immediate || this.ring.length >= this.threshold || now - oldest >= this.timeoutMs;
+      const ready = this.closed || this.immediate || this.queue.length >= this.threshold || now - oldest >= this.timeoutMs;
       if (!ready) {
         this.armTimer(oldest + this.timeoutMs - now);
         return;
       }
-      this.send(this.ring.take(this.batchMax));
+      const taken = this.queue.take(this.batchMax);
+      this.countLost();
+      if (taken.events.length === 0) {
+        this.queue.done(taken);
+        break;
+      }
+      this.send(taken);
     }
-    if (this.ring.length === 0) this.clearTimer();
+    if (this.queue.length === 0) this.clearTimer();
   }
 
   private armTimer(inMs: number): void {
@@ -339,8 +392,18 @@ class MemoryPipeline implements Pipeline {
     this.timer = undefined;
   }
 
-  private send(events: BeatEvent[]): void {
-    const batch: Batch = { events, abandoned: false };
+  /** Damaged events the disk queue skipped leave `active` as dropped. */
+  private countLost(): void {
+    const lost = this.queue.takeLost();
+    if (lost === 0) return;
+    this.active -= lost;
+    this.p.inc('events.dropped', lost);
+    this.setGauges();
+  }
+
+  private send(queued: QueuedBatch): void {
+    const events = queued.events;
+    const batch: Batch = { events, queued, abandoned: false };
     this.inFlight.add(batch);
     this.p.inc('events.published', events.length);
     this.o.inc('events.batches');
@@ -381,6 +444,7 @@ class MemoryPipeline implements Pipeline {
     this.o.inc('events.acked', acked);
     this.o.inc('events.dropped', dropped);
     this.active -= n;
+    this.queue.done(batch.queued);
     this.setGauges();
     this.admitWaiters();
     this.dispatch();

@@ -1,6 +1,10 @@
 import type { SchemaSection } from './section.js';
 
-/** The memory queue between datasets and the output (beats defaults). */
+/**
+ * The queue between datasets and the output (beats names and defaults). `queue.mem` is used
+ * unless `queue.disk` is set; setting both is an error (load.ts checks the file, since the
+ * defaults below always fill both).
+ */
 export const queueSchema: SchemaSection = {
   queue: {
     mem: {
@@ -20,6 +24,45 @@ export const queueSchema: SchemaSection = {
           format: 'duration-beats',
           default: '10s',
         },
+      },
+    },
+    disk: {
+      path: {
+        doc: 'Directory of the disk queue (created 0700). Default: <path.data>/diskqueue.',
+        format: 'text',
+        default: null,
+        nullable: true,
+      },
+      max_size: {
+        doc: 'Most bytes the queue takes on disk; at this size datasets wait (backpressure). At least 10MB.',
+        format: 'byte-size',
+        default: '10GB',
+      },
+      segment_size: {
+        doc: 'Size of one segment file; acknowledged segments are deleted whole. At least 1MB. Default: max_size / 10.',
+        format: 'byte-size',
+        default: null,
+        nullable: true,
+      },
+      read_ahead: {
+        doc: 'Events read from disk and handed to the output but not yet acknowledged, at most.',
+        format: 'positive-int',
+        default: 512,
+      },
+      write_ahead: {
+        doc: 'Events accepted and held in memory until they are written, at most.',
+        format: 'positive-int',
+        default: 2048,
+      },
+      retry_interval: {
+        doc: 'After a failed write (e.g. disk full), the first wait before trying again.',
+        format: 'duration-beats',
+        default: '1s',
+      },
+      max_retry_interval: {
+        doc: 'The longest wait between write retries (the wait doubles up to this).',
+        format: 'duration-beats',
+        default: '30s',
       },
     },
   },
