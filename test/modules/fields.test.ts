@@ -61,7 +61,7 @@ test('every field a procfs run emits (with beat fields and processors) is declar
     for (const e of events) {
       beatFields(e);
       let cur: BeatEvent | null = e;
-      for (const p of processors) if (cur) cur = p.run(cur);
+      for (const p of processors) if (cur) cur = await p.run(cur);
       if (cur) processed.push(cur);
     }
     const self = processed.find((e) => (e.fields.process as { pid: number }).pid === process.pid)!;
