@@ -238,7 +238,7 @@ class MemoryPipeline implements Pipeline {
       undelivered = queued + inFlight + waiting + this.held;
       this.active = 0;
       this.p.inc('events.total', waiting);
-      this.p.inc('events.dropped', undelivered);
+      this.p.inc('events.dropped', queued + inFlight + waiting);
       this.setGauges();
       this.logger.warn(
         { undelivered, queued, in_flight: inFlight, waiting, held: this.held, timeout_ms: timeoutMs },
