@@ -162,6 +162,8 @@ export class DockerSource {
       abortSignal: this.closing.signal,
     } as Docker.GetEventsOptions);
     const ended = this.consume(stream);
+    // If the listing below fails, the stream's end is never awaited; it must not surface as unhandled.
+    ended.catch(() => undefined);
     const list = await this.docker.listContainers({ all: true, abortSignal: this.requestSignal() } as Docker.ContainerListOptions);
     for (const c of list) this.learn(makeMeta(c.Id, c.Names?.[0] ?? '', c.Image, c.Labels));
     const wasDown = this.outageLogged;
