@@ -12,6 +12,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { checkDocument, defaultFieldsPath, loadFields } from '../../core/fields/index.js';
 import { kernelTracingUnavailable, OutputReader, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
 import { dockerUnavailable, TestDaemon } from './docker-daemon.js';
 
@@ -142,6 +143,7 @@ test('add_docker_metadata: every process of every container carries its name, im
       assert.deepEqual(get(doc, 'orchestrator'), { type: 'kubernetes', namespace: 'shop', resource: { type: 'pod', name: `web-${tag}`, id: podUid } });
       // labels.dedot is false (beats' default): label keys keep their dots.
       assert.equal((get(doc, 'container.labels') as Doc)['io.kubernetes.pod.namespace'], 'shop');
+      assert.deepEqual(checkDocument(doc, loadFields(defaultFieldsPath())), [], 'every field is in fields.yml');
     }
 
     // 4. The daemon restarts; a container started as soon as it answers gets its metadata

@@ -84,7 +84,7 @@ describe('add_docker_metadata mapping', () => {
 describe('add_docker_metadata cache', () => {
   it('is bounded in entries (stopped ones go first, then the oldest) and forgets stopped containers after cleanup_timeout', () => {
     const c = new ContainerCache(2, false);
-    const f = { container: { name: 'x' } };
+    const f = { name: 'x', imageName: 'i', runtime: 'docker' };
     c.set(cid(1), f);
     c.set(cid(2), f);
     c.markGone(cid(1), 1000);
@@ -103,7 +103,7 @@ describe('add_docker_metadata cache', () => {
 
   it('match_short_id finds a container by its 12-character id', () => {
     const c = new ContainerCache(10, true);
-    c.set(cid(7), { container: { name: 'x' } });
+    c.set(cid(7), { name: 'x', imageName: 'i', runtime: 'docker' });
     assert.ok(c.get(cid(7).slice(0, 12)));
   });
 });

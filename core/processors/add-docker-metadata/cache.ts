@@ -1,8 +1,8 @@
-import type { Fields } from '../../api/event.js';
+import type { ContainerFacts } from './metadata.js';
 
-/** One container the processor knows of; `fields` null: the daemon says no such container. */
+/** One container the processor knows of; `facts` null: the daemon says no such container. */
 export interface CacheEntry {
-  fields: { container: Fields; kubernetes?: Fields; orchestrator?: Fields } | null;
+  facts: ContainerFacts | null;
   /** performance.now() when it stopped (or was found unknown); 0 while running. */
   goneAt: number;
 }
@@ -37,14 +37,14 @@ export class ContainerCache {
     return full === undefined ? undefined : this.byId.get(full);
   }
 
-  set(id: string, fields: CacheEntry['fields'], goneAt = 0): void {
+  set(id: string, facts: CacheEntry['facts'], goneAt = 0): void {
     if (!this.byId.has(id)) {
       while (this.byId.size >= this.maxEntries) this.evictOldest();
     } else {
       // Re-insert so Map order stays "least recently learned first".
       this.byId.delete(id);
     }
-    this.byId.set(id, { fields, goneAt });
+    this.byId.set(id, { facts, goneAt });
     this.byShort?.set(id.slice(0, SHORT_ID), id);
   }
 

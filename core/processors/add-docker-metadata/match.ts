@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import type { BeatEvent } from '../../api/event.js';
-import { lookup } from '../fields.js';
+import type { BeatEvent, FieldValue, Fields } from '../../api/event.js';
 import type { DockerMetadataSettings } from './settings.js';
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;
@@ -17,30 +16,36 @@ const PID_CACHE_ENTRIES = 4096;
  */
 export class ContainerMatcher {
   private readonly pidCache: LRUCache<number, string | typeof NONE> | undefined;
+  private readonly idPaths: string[][];
+  private readonly pidPaths: string[][];
+  private static readonly SOURCE_PATH = ['log', 'file', 'path'];
 
   constructor(private readonly s: DockerMetadataSettings) {
     this.pidCache = s.matchPids.length > 0 ? new LRUCache({ max: PID_CACHE_ENTRIES }) : undefined;
+    // Split once: the per-event work is a walk of a few properties.
+    this.idPaths = s.matchFields.map((f) => f.split('.'));
+    this.pidPaths = s.matchPids.map((f) => f.split('.'));
   }
 
   idOf(event: BeatEvent): string | undefined {
     const fields = event.fields;
     // procbeat's own documents: container.id is set from the cgroup; the common case is one property read.
-    for (let i = 0; i < this.s.matchFields.length; i++) {
-      const r = lookup(fields, this.s.matchFields[i]!);
-      if (r.found && typeof r.value === 'string' && this.isId(r.value)) return r.value;
+    for (let i = 0; i < this.idPaths.length; i++) {
+      const v = at(fields, this.idPaths[i]!);
+      if (typeof v === 'string' && this.isId(v)) return v;
     }
     if (this.s.matchSource) {
-      const r = lookup(fields, 'log.file.path');
-      if (r.found && typeof r.value === 'string') {
-        const part = r.value.split('/').filter((p) => p !== '')[this.s.matchSourceIndex];
-        if (part !== undefined && this.isId(part)) return part;
+      const v = at(fields, ContainerMatcher.SOURCE_PATH);
+      if (typeof v === 'string') {
+        const part = v.split('/').filter((p) => p !== '')[this.s.matchSourceIndex];
+        if (part !== undefined && this.wellFormed(part)) return part;
       }
     }
     if (this.pidCache !== undefined) {
-      for (const f of this.s.matchPids) {
-        const r = lookup(fields, f);
-        if (r.found && typeof r.value === 'number' && Number.isInteger(r.value) && r.value > 0) {
-          const id = this.idOfPid(r.value);
+      for (const path of this.pidPaths) {
+        const v = at(fields, path);
+        if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
+          const id = this.idOfPid(v);
           if (id !== undefined) return id;
         }
       }
@@ -48,8 +53,14 @@ export class ContainerMatcher {
     return undefined;
   }
 
+  /** By length only: a cache hit needs no more; a miss is checked with wellFormed() before any lookup. */
   private isId(v: string): boolean {
-    return CONTAINER_ID.test(v) || (this.s.matchShortId && SHORT_ID.test(v));
+    return v.length === 64 || (this.s.matchShortId && v.length === 12);
+  }
+
+  /** Hex of the right length: worth asking the daemon about. */
+  wellFormed(id: string): boolean {
+    return CONTAINER_ID.test(id) || (this.s.matchShortId && SHORT_ID.test(id));
   }
 
   private idOfPid(pid: number): string | undefined {
@@ -62,6 +73,15 @@ export class ContainerMatcher {
 }
 
 const NONE = '' as const;
+
+function at(fields: Fields, parts: readonly string[]): FieldValue | undefined {
+  let cur: FieldValue | undefined = fields;
+  for (let i = 0; i < parts.length; i++) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+    cur = cur[parts[i]!];
+  }
+  return cur;
+}
 
 /** The innermost 64-hex component of any cgroup path in the file (how every runtime names its cgroups). */
 export function containerIdOfCgroupFile(path: string): string | undefined {

@@ -61,33 +61,89 @@ export function metaFromEventAttributes(id: string, attrs: Record<string, string
 }
 
 /**
- * The fields one container adds: container.{name,image,labels,runtime}, and when the
- * kubelet created it, kubernetes.* (as add_kubernetes_metadata names them) and ECS
- * orchestrator.*. Built once per container; each event gets its own copy.
+ * What one container adds to each of its events, prepared once per container so that the
+ * per-event work is a few property writes and small copies (no generic deep clone).
  */
-export function metaFields(meta: ContainerMeta, runtime: string, dedot: boolean): { container: Fields; kubernetes?: Fields; orchestrator?: Fields } {
-  const image: Fields = { name: meta.imageName };
-  if (meta.imageTag !== undefined) image.tag = [meta.imageTag];
-  const container: Fields = { name: meta.name, image, runtime };
+export interface ContainerFacts {
+  name: string;
+  imageName: string;
+  imageTag?: string;
+  runtime: string;
+  /** Label keys as they are written (dots replaced when labels.dedot is on); undefined when none. */
+  labels?: Record<string, string>;
+  pod?: { name: string; uid?: string; namespace?: string; container?: string };
+}
+
+export function factsOf(meta: ContainerMeta, runtime: string, dedot: boolean): ContainerFacts {
+  const facts: ContainerFacts = { name: meta.name, imageName: meta.imageName, runtime };
+  if (meta.imageTag !== undefined) facts.imageTag = meta.imageTag;
   const keys = Object.keys(meta.labels);
   if (keys.length > 0) {
-    const labels: Fields = {};
+    const labels: Record<string, string> = {};
     for (const k of keys) labels[dedot ? k.replace(/\./g, '_') : k] = meta.labels[k]!;
-    container.labels = labels;
+    facts.labels = labels;
   }
   const podName = meta.labels[KUBELET_LABELS.podName];
-  if (podName === undefined) return { container };
-  const ns = meta.labels[KUBELET_LABELS.podNamespace];
-  const uid = meta.labels[KUBELET_LABELS.podUid];
-  const cname = meta.labels[KUBELET_LABELS.containerName];
-  const pod: Fields = { name: podName };
-  if (uid !== undefined) pod.uid = uid;
-  const kubernetes: Fields = { pod };
-  if (ns !== undefined) kubernetes.namespace = ns;
-  if (cname !== undefined) kubernetes.container = { name: cname };
-  const resource: Fields = { type: 'pod', name: podName };
-  if (uid !== undefined) resource.id = uid;
-  const orchestrator: Fields = { type: 'kubernetes', resource };
-  if (ns !== undefined) orchestrator.namespace = ns;
-  return { container, kubernetes, orchestrator };
+  if (podName !== undefined) {
+    facts.pod = { name: podName };
+    const uid = meta.labels[KUBELET_LABELS.podUid];
+    const ns = meta.labels[KUBELET_LABELS.podNamespace];
+    const cname = meta.labels[KUBELET_LABELS.containerName];
+    if (uid !== undefined) facts.pod.uid = uid;
+    if (ns !== undefined) facts.pod.namespace = ns;
+    if (cname !== undefined) facts.pod.container = cname;
+  }
+  return facts;
+}
+
+/**
+ * Writes container.{name,image,labels,runtime} (and container.id when the event has none)
+ * and, for a kubelet-created container, kubernetes.* (as add_kubernetes_metadata names
+ * them) and ECS orchestrator.*. Every object written is the event's own.
+ */
+export function writeFacts(f: Fields, id: string, facts: ContainerFacts): void {
+  let c = f.container;
+  if (!isFields(c)) {
+    c = {};
+    f.container = c;
+  }
+  if (c.id === undefined) c.id = id;
+  c.name = facts.name;
+  c.image = facts.imageTag !== undefined ? { name: facts.imageName, tag: [facts.imageTag] } : { name: facts.imageName };
+  if (facts.labels !== undefined) c.labels = { ...facts.labels };
+  c.runtime = facts.runtime;
+  const pod = facts.pod;
+  if (pod === undefined) return;
+  const kpod: Fields = { name: pod.name };
+  if (pod.uid !== undefined) kpod.uid = pod.uid;
+  const k = own(f, 'kubernetes');
+  k.pod = kpod;
+  if (pod.namespace !== undefined) k.namespace = pod.namespace;
+  if (pod.container !== undefined) k.container = { name: pod.container };
+  const resource: Fields = { type: 'pod', name: pod.name };
+  if (pod.uid !== undefined) resource.id = pod.uid;
+  const o = own(f, 'orchestrator');
+  o.type = 'kubernetes';
+  if (pod.namespace !== undefined) o.namespace = pod.namespace;
+  o.resource = resource;
+}
+
+function own(f: Fields, key: string): Fields {
+  const cur = f[key];
+  if (isFields(cur)) return cur;
+  const created: Fields = {};
+  f[key] = created;
+  return created;
+}
+
+function isFields(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The fields one container adds, as a document fragment (for tests and docs). */
+export function metaFields(meta: ContainerMeta, runtime: string, dedot: boolean): Fields {
+  const doc: Fields = { container: { id: meta.id } };
+  writeFacts(doc, meta.id, factsOf(meta, runtime, dedot));
+  delete (doc.container as Fields).id;
+  return doc;
 }

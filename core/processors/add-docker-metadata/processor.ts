@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { BeatEvent, Fields } from '../../api/event.js';
+import type { BeatEvent } from '../../api/event.js';
 import type { MetricsNamespace } from '../../api/metrics.js';
-import { cloneValue, isFields } from '../fields.js';
 import type { Processor, ProcessorResult } from '../types.js';
 import { ContainerCache, type CacheEntry } from './cache.js';
 import { ContainerMatcher } from './match.js';
+import { writeFacts } from './metadata.js';
 import type { DockerMetadataSettings } from './settings.js';
 import { DockerSource } from './source.js';
 
@@ -95,6 +95,7 @@ export class DockerMetadataProcessor implements Processor {
   }
 
   private holdFirst(id: string, event: BeatEvent): ProcessorResult {
+    if (!this.matcher.wellFormed(id)) return event;
     if (!this.source.mayLookup()) return this.missing(event, 'disconnected');
     if (this.held >= this.s.holdMaxEvents) return this.missing(event, 'hold_full');
     let release!: () => void;
@@ -141,23 +142,8 @@ export class DockerMetadataProcessor implements Processor {
   }
 
   private apply(event: BeatEvent, id: string, entry: CacheEntry): BeatEvent {
-    const meta = entry.fields;
-    if (meta === null) return this.missing(event, 'not_found');
-    const f = event.fields;
-    const current = f.container;
-    if (isFields(current)) {
-      if (current.id === undefined) current.id = id;
-      current.name = meta.container.name;
-      current.image = cloneValue(meta.container.image!);
-      if (meta.container.labels !== undefined) current.labels = cloneValue(meta.container.labels);
-      current.runtime = meta.container.runtime;
-    } else {
-      const c = cloneValue(meta.container) as Fields;
-      c.id = id;
-      f.container = c;
-    }
-    if (meta.kubernetes !== undefined) f.kubernetes = mergeInto(f.kubernetes, meta.kubernetes);
-    if (meta.orchestrator !== undefined) f.orchestrator = mergeInto(f.orchestrator, meta.orchestrator);
+    if (entry.facts === null) return this.missing(event, 'not_found');
+    writeFacts(event.fields, id, entry.facts);
     this.m?.inc('events.enriched');
     return event;
   }
@@ -179,10 +165,4 @@ export class DockerMetadataProcessor implements Processor {
     this.m.set('api.lookups_failed', c.lookupsFailed);
     this.m.set('api.events', c.streamEvents);
   }
-}
-
-function mergeInto(current: Fields[string], add: Fields): Fields {
-  const out = isFields(current) ? current : {};
-  for (const [k, v] of Object.entries(add)) out[k] = cloneValue(v!);
-  return out;
 }

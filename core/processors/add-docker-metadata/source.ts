@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { ContainerCache } from './cache.js';
-import { makeMeta, metaFields, metaFromEventAttributes, type ContainerMeta } from './metadata.js';
+import { factsOf, makeMeta, metaFromEventAttributes, type ContainerMeta } from './metadata.js';
 import type { DockerMetadataSettings } from './settings.js';
 
 export type SourceState = 'connecting' | 'up' | 'down';
@@ -119,7 +119,7 @@ export class DockerSource {
   }
 
   private learn(meta: ContainerMeta): void {
-    this.cache.set(meta.id, metaFields(meta, this.runtime, this.settings.labelsDedot));
+    this.cache.set(meta.id, factsOf(meta, this.runtime, this.settings.labelsDedot));
     this.onKnown(meta.id);
   }
 
