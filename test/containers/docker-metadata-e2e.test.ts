@@ -172,6 +172,7 @@ test('add_docker_metadata: every process of every container carries its name, im
 
     assert.equal(await beat.stop(), 0, `procbeat exit code; last lines:\n${beat.tail()}`);
     const m = beat.finalMetrics() ?? {};
+    t.diagnostic(`add_docker_metadata metrics: ${JSON.stringify(Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('add_docker_metadata.'))))}`);
     assert.ok(Number(m['add_docker_metadata.events.enriched']) >= SHORT_LIVED + 2, `enriched: ${String(m['add_docker_metadata.events.enriched'])}`);
     assert.ok(Number(m['add_docker_metadata.api.reconnects']) >= 2, `reconnects: ${String(m['add_docker_metadata.api.reconnects'])}`);
     assert.equal(m['add_docker_metadata.api.state'], 'down');
