@@ -28,6 +28,9 @@ function writeConfig(dir: string, host: string): string {
   - module: system
     datasets: [process]
     process.backend: kernel_tracing
+    # Each fork, exec and exit ships as it happens: a container's first events may reach
+    # the processor before the runtime's event stream has told it about the container.
+    process.kernel_tracing.hold_time: 0
 processors:
   - add_docker_metadata:
       host: ${host}
