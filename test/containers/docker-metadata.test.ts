@@ -4,13 +4,16 @@
  * daemons can be produced on demand. The real daemon is in docker-metadata-e2e.test.ts.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { BeatEvent, Fields } from '../../core/api/event.js';
 import { ConfigErrors } from '../../core/config/errors.js';
 import { buildProcessors, type Processor } from '../../core/processors/index.js';
 import { metaFields, makeMeta, splitImage } from '../../core/processors/add-docker-metadata/metadata.js';
 import { ContainerCache } from '../../core/processors/add-docker-metadata/cache.js';
+import { containerIdOfCgroupFile } from '../../core/processors/add-docker-metadata/match.js';
 import { captureLogger, event, MemoryMetrics, silentLogger, testInfo, waitFor } from '../core/publisher-support.js';
 import { cid, FakeEngine, type FakeContainer } from './fake-engine.js';
 
@@ -105,6 +108,21 @@ describe('add_docker_metadata cache', () => {
     const c = new ContainerCache(10, true);
     c.set(cid(7), { name: 'x', imageName: 'i', runtime: 'docker' });
     assert.ok(c.get(cid(7).slice(0, 12)));
+  });
+});
+
+describe('add_docker_metadata pid matching', () => {
+  it('reads the container id from a cgroup file: cgroupfs and systemd driver paths, v1 and v2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procbeat-cgroup-'));
+    try {
+      const file = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f; };
+      assert.equal(containerIdOfCgroupFile(file('v1', `12:pids:/docker/${cid(1)}\n1:name=systemd:/docker/${cid(1)}\n`)), cid(1));
+      assert.equal(containerIdOfCgroupFile(file('v2', `0::/system.slice/docker-${cid(2)}.scope\n`)), cid(2));
+      assert.equal(containerIdOfCgroupFile(file('host', '0::/user.slice/user-0.slice/session-1.scope\n')), undefined);
+      assert.equal(containerIdOfCgroupFile(join(dir, 'gone')), undefined, 'a process gone already');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -218,6 +236,17 @@ describe('add_docker_metadata against an Engine API', () => {
     assert.ok(!(p.run(inContainer(id)) instanceof Promise));
     assert.equal(engine.inspects, 1);
     assert.equal(ns().num('events.missing.not_found'), 2);
+  });
+
+  it('match_source takes the id from log.file.path; match_pids from a pid\'s cgroup (a host pid has none)', async () => {
+    const p = await started({ match_fields: [], match_pids: ['process.pid'] });
+    const fromLog = event({ log: { file: { path: `/var/lib/docker/containers/${known.id}/${known.id}-json.log` } } });
+    await waitFor(() => !(p.run(structuredClone(fromLog)) instanceof Promise), 'listing known');
+    const e = p.run(fromLog) as BeatEvent;
+    assert.deepEqual(e.fields.container, { id: known.id, name: 'web', image: { name: 'nginx', tag: ['1.25'] }, labels: { tier: 'front' }, runtime: 'docker' });
+    const host = event({ process: { pid: process.pid } });
+    assert.equal(p.run(host), host);
+    assert.equal(host.fields.container, undefined);
   });
 
   it('no daemon: one log line says why, events ship without metadata (counted), reconnects with backoff', async () => {
