@@ -22,6 +22,7 @@ const BENCHES: BenchEntry[] = [
   { id: 'procfs', title: 'procfs backend: CPU per scrape and per process', module: './procfs.js', fn: 'runProcfsBench' },
   { id: 'kernel-tracing', title: 'kernel_tracing backend: spawn rate, capture, CPU, memory', module: './kernel-tracing.js', fn: 'runKernelTracingBench' },
   { id: 'hasher', title: 'executable hasher: documents per second', module: './hasher.js', fn: 'runHasherBench' },
+  { id: 'docker-metadata', title: 'add_docker_metadata: cost per event on the event path', module: './docker-metadata.js', fn: 'runDockerMetadataBench' },
   { id: 'es-output', title: 'Elasticsearch output: throughput into a local bulk server', module: './es-output.js', fn: 'runEsOutputBench' },
   { id: 'disk-queue', title: 'queue.disk: events/s and CPU per event into the file output, against queue.mem', module: './disk-queue.js', fn: 'runDiskQueueBench' },
 ];

@@ -86,7 +86,7 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
   try {
     await validateOutput(config.output, { file: config.file, info });
     processors = await buildProcessors(config.processors, {
-      file: config.file, key: 'processors', logger: componentLogger(logger, 'processors'), info,
+      file: config.file, key: 'processors', logger: componentLogger(logger, 'processors'), info, metrics,
     });
     moduleProcessing = await buildPlansProcessing(plans, {
       fileFor: (k) => config.fileFor(k), logger: componentLogger(logger, 'processors'), info,
@@ -145,6 +145,10 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
     const stopMetricsLog = startMetricsLog(metrics, componentLogger(logger, 'monitoring'), config.logging.metrics.periodMs);
     cleanups.push(stopMetricsLog);
   }
+
+  // Processors with background work (add_docker_metadata's event stream) start before events flow.
+  for (const p of processors) p.start?.();
+  cleanups.push(async () => { for (const p of processors) await p.close?.(); });
 
   const runner = new Runner({ plans, pipeline, logger, metrics, info, processing: moduleProcessing });
   runner.start();

@@ -1,5 +1,6 @@
 import { ConfigErrors } from '../config/errors.js';
 import { buildAddFields } from './add-fields.js';
+import { buildAddDockerMetadata } from './add-docker-metadata/index.js';
 import { buildAddHostMetadata } from './add-host-metadata.js';
 import { buildCondition, type Condition } from './conditions.js';
 import { buildDropEvent } from './drop-event.js';
@@ -7,11 +8,12 @@ import { buildDropFields } from './drop-fields.js';
 import { Problems, Section, describe, expandDots, isRecord } from './options.js';
 import type { BuildContext, Processor, ProcessorBuilder } from './types.js';
 
-export type { BuildContext, Processor } from './types.js';
+export type { BuildContext, Processor, ProcessorResult } from './types.js';
 export { ProcessorError } from './types.js';
 
 const BUILDERS: Record<string, ProcessorBuilder> = {
   add_host_metadata: buildAddHostMetadata,
+  add_docker_metadata: buildAddDockerMetadata,
   add_fields: buildAddFields,
   drop_fields: buildDropFields,
   drop_event: buildDropEvent,
@@ -20,7 +22,12 @@ const BUILDERS: Record<string, ProcessorBuilder> = {
 export const PROCESSOR_NAMES: readonly string[] = Object.keys(BUILDERS);
 
 function guarded(p: Processor, when: Condition): Processor {
-  return { name: p.name, run: (event) => (when.check(event) ? p.run(event) : event) };
+  return {
+    name: p.name,
+    run: (event) => (when.check(event) ? p.run(event) : event),
+    ...(p.start ? { start: () => p.start!() } : {}),
+    ...(p.close ? { close: () => p.close!() } : {}),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { BeatInfo } from '../api/dataset.js';
 import type { BeatEvent, Fields } from '../api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
 import type { BatchResult, Output } from '../api/output.js';
-import { ProcessorError, type Processor } from '../processors/index.js';
+import { ProcessorError, type Processor, type ProcessorResult } from '../processors/index.js';
 import type { DrainResult, Pipeline } from './api.js';
 import { makeBeatFields } from './beat-fields.js';
 import { LogThrottle } from './log-throttle.js';
@@ -90,6 +90,10 @@ class MemoryPipeline implements Pipeline {
   private waitHead = 0;
   private readonly inFlight = new Set<Batch>();
   private active = 0;
+  /** Events a processor is holding (it returned a Promise); not yet counted anywhere. */
+  private held = 0;
+  /** Set once close() gave up waiting; held events that land later are counted as dropped. */
+  private gaveUp = false;
   private closed = false;
   private closing: Promise<DrainResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -134,6 +138,7 @@ class MemoryPipeline implements Pipeline {
     // Events a disk queue kept from an earlier run count as published by this one.
     this.active = this.queue.recovered;
     this.p.inc('events.total', this.queue.recovered);
+    this.p.set('events.held', 0);
     this.setGauges();
     if (this.queue.recovered > 0) setImmediate(() => this.dispatch());
   }
@@ -145,6 +150,11 @@ class MemoryPipeline implements Pipeline {
     }
     const e = this.process(event);
     if (e === null) return RESOLVED;
+    if (e instanceof Promise) {
+      // Only this event waits; the producer goes on (the processor bounds the hold).
+      this.hold(e, true);
+      return RESOLVED;
+    }
     if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
       this.admit(e);
       this.dispatch();
@@ -162,6 +172,10 @@ class MemoryPipeline implements Pipeline {
     }
     const e = this.process(event);
     if (e === null) return true;
+    if (e instanceof Promise) {
+      this.hold(e, false);
+      return true;
+    }
     if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
       this.admit(e);
       this.dispatch();
@@ -169,6 +183,41 @@ class MemoryPipeline implements Pipeline {
     }
     this.countDropped(1);
     return false;
+  }
+
+  /**
+   * A held event lands when its processor lets go: queued like a publish (canWait) or a
+   * tryPublish (dropped and counted when the queue is full). Held events are outside the
+   * queue's capacity; each processor that holds bounds how many and for how long.
+   */
+  private hold(pending: Promise<BeatEvent | null>, canWait: boolean): void {
+    this.held++;
+    this.p.set('events.held', this.held);
+    pending
+      .catch((err: unknown) => {
+        this.logger.error({ err }, 'a held event failed in the processors; dropping it');
+        this.countDropped(1);
+        return null;
+      })
+      .then((e) => {
+        this.held--;
+        this.p.set('events.held', this.held);
+        if (e !== null) this.land(e, canWait);
+        if (this.onIdle && this.isIdle()) this.onIdle();
+      });
+  }
+
+  private land(e: BeatEvent, canWait: boolean): void {
+    if (this.gaveUp) {
+      this.countDropped(1);
+    } else if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
+      this.admit(e);
+      this.dispatch();
+    } else if (canWait) {
+      this.waiters.push({ event: e, resolve: () => undefined, reject: () => undefined });
+    } else {
+      this.countDropped(1);
+    }
   }
 
   close(timeoutMs: number): Promise<DrainResult> {
@@ -185,6 +234,7 @@ class MemoryPipeline implements Pipeline {
     const drained = await this.idle(timeoutMs);
     let undelivered = 0;
     if (!drained) {
+      this.gaveUp = true;
       this.abort.abort(new Error('shutdown timeout'));
       const queued = this.queue.take(this.queue.length).events.length;
       let inFlight = 0;
@@ -197,13 +247,14 @@ class MemoryPipeline implements Pipeline {
       for (let i = this.waitHead; i < this.waiters.length; i++) this.waiters[i]!.reject(new PipelineClosedError());
       this.waiters = [];
       this.waitHead = 0;
-      undelivered = queued + inFlight + waiting;
+      // Held events are counted as dropped when their processor lets go of them.
+      undelivered = queued + inFlight + waiting + this.held;
       this.active = 0;
       this.p.inc('events.total', waiting);
-      this.p.inc('events.dropped', undelivered);
+      this.p.inc('events.dropped', queued + inFlight + waiting);
       this.setGauges();
       this.logger.warn(
-        { undelivered, queued, in_flight: inFlight, waiting, timeout_ms: timeoutMs },
+        { undelivered, queued, in_flight: inFlight, waiting, held: this.held, timeout_ms: timeoutMs },
         `shutdown: ${undelivered} events were not delivered within ${timeoutMs} ms and are counted as dropped`,
       );
     }
@@ -275,44 +326,65 @@ class MemoryPipeline implements Pipeline {
   }
 
   private isIdle(): boolean {
-    if (this.queue.persistent && this.closed) return this.inFlight.size === 0;
-    return this.active === 0 && this.waitHead === this.waiters.length;
+    if (this.queue.persistent && this.closed) return this.inFlight.size === 0 && this.held === 0;
+    return this.active === 0 && this.held === 0 && this.waitHead === this.waiters.length;
   }
 
-  /** Beat fields, then the processors in order. Null: filtered (or unusable), already counted. */
-  private process(event: BeatEvent): BeatEvent | null {
+  /**
+   * Beat fields, then the processors in order. Null: filtered (or unusable), already counted.
+   * A Promise: a processor holds the event; the rest of the chain runs when it lets go.
+   */
+  private process(event: BeatEvent): ProcessorResult {
     if (!(event?.timestamp instanceof Date) || typeof event.fields !== 'object' || event.fields === null) {
       this.badEventLog.log({ event_keys: event ? Object.keys(event) : [] }, 'dropping a malformed event (needs a Date timestamp and a fields object)');
       this.countDropped(1);
       return null;
     }
     this.addBeatFields(event);
+    return this.runProcessors(event, 0);
+  }
+
+  private runProcessors(event: BeatEvent, from: number): ProcessorResult {
     let cur = event;
-    for (let i = 0; i < this.processors.length; i++) {
+    for (let i = from; i < this.processors.length; i++) {
       const proc = this.processors[i]!;
+      let next: ProcessorResult;
       try {
-        const next = proc.run(cur);
-        if (next === null) {
-          this.p.inc('events.total');
-          this.p.inc('events.filtered');
-          return null;
-        }
-        cur = next;
+        next = proc.run(cur);
       } catch (err) {
-        this.p.inc('processors.errors');
-        if (err instanceof ProcessorError) {
-          this.processorErrorLogs[i]!.log({ processor: proc.name, index: i }, `processor ${proc.name}: ${err.message}`);
-          if (err.event === null) {
-            this.p.inc('events.total');
-            this.p.inc('events.filtered');
-            return null;
-          }
-          cur = err.event;
-        } else {
-          this.processorErrorLogs[i]!.log({ processor: proc.name, index: i, err }, `processor ${proc.name} failed; the event goes on without it`);
-        }
+        next = this.recover(err, i, cur);
       }
+      if (next instanceof Promise) {
+        const before = cur;
+        return next.then(
+          (e) => (e === null ? this.filtered() : this.runProcessors(e, i + 1)),
+          (err: unknown) => {
+            const e = this.recover(err, i, before);
+            return e === null ? this.filtered() : this.runProcessors(e, i + 1);
+          },
+        );
+      }
+      if (next === null) return this.filtered();
+      cur = next;
     }
+    return cur;
+  }
+
+  private filtered(): null {
+    this.p.inc('events.total');
+    this.p.inc('events.filtered');
+    return null;
+  }
+
+  /** A processor threw: ProcessorError goes on with its event (null: filter it), anything else with the event as it was. */
+  private recover(err: unknown, i: number, cur: BeatEvent): BeatEvent | null {
+    const proc = this.processors[i]!;
+    this.p.inc('processors.errors');
+    if (err instanceof ProcessorError) {
+      this.processorErrorLogs[i]!.log({ processor: proc.name, index: i }, `processor ${proc.name}: ${err.message}`);
+      return err.event;
+    }
+    this.processorErrorLogs[i]!.log({ processor: proc.name, index: i, err }, `processor ${proc.name} failed; the event goes on without it`);
     return cur;
   }
 

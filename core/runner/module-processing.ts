@@ -9,14 +9,15 @@ import type { MetricsRegistry } from '../api/metrics.js';
 import { ConfigError, ConfigErrors } from '../config/errors.js';
 import { compileFormatString, type FormatString } from '../outputs/elasticsearch/format-string.js';
 import { deepUpdate, isFields } from '../processors/fields.js';
-import { buildProcessors, ProcessorError, type BuildContext, type Processor } from '../processors/index.js';
+import { buildProcessors, ProcessorError, type BuildContext, type Processor, type ProcessorResult } from '../processors/index.js';
 import { LogThrottle } from '../publisher/log-throttle.js';
 import { isNoop, type ModuleProcessingSettings } from '../registry/module-settings.js';
 import type { DatasetPlan } from '../registry/plan.js';
 
 /** The seam the runner calls for each event of one module block; null: filtered out. */
 export interface ModuleProcessing {
-  run(event: BeatEvent): BeatEvent | null;
+  /** A Promise when one of the module's processors holds the event (add_docker_metadata). */
+  run(event: BeatEvent): ProcessorResult;
 }
 
 export interface ModuleProcessingCounters {
@@ -68,6 +69,35 @@ export async function buildModuleProcessing(
     event.meta = { ...event.meta, [key]: r.value.toLowerCase() };
   };
 
+  /** The module's processors from `start` on; a processor that holds the event continues the chain later. */
+  const runFrom = (start: number, event: BeatEvent): ProcessorResult => {
+    let cur: BeatEvent = event;
+    for (let i = start; i < processors.length; i++) {
+      const p = processors[i]!;
+      try {
+        const next = p.run(cur);
+        if (next === null) { counters.filtered(); return null; }
+        if (next instanceof Promise) {
+          return next.then((held) => {
+            if (held === null) { counters.filtered(); return null; }
+            return runFrom(i + 1, held);
+          });
+        }
+        cur = next;
+      } catch (err) {
+        counters.processorError();
+        const message = err instanceof Error ? err.message : String(err);
+        errorLogs[i]!.log({ processor: p.name, index: i, key: ctx.key }, `module processor ${p.name}: ${message}`);
+        if (err instanceof ProcessorError) {
+          if (err.event === null) { counters.filtered(); return null; }
+          cur = err.event;
+        }
+      }
+    }
+    if (mayAddNulls) dropNulls(cur.fields);
+    return cur;
+  };
+
   return {
     run(event) {
       if (index !== undefined) route(event, 'index', index);
@@ -85,25 +115,7 @@ export async function buildModuleProcessing(
         if (svc.name === undefined) svc.name = service;
         event.fields.service = svc as FieldValue;
       }
-      let cur: BeatEvent = event;
-      for (let i = 0; i < processors.length; i++) {
-        const p = processors[i]!;
-        try {
-          const next = p.run(cur);
-          if (next === null) { counters.filtered(); return null; }
-          cur = next;
-        } catch (err) {
-          counters.processorError();
-          const message = err instanceof Error ? err.message : String(err);
-          errorLogs[i]!.log({ processor: p.name, index: i, key: ctx.key }, `module processor ${p.name}: ${message}`);
-          if (err instanceof ProcessorError) {
-            if (err.event === null) { counters.filtered(); return null; }
-            cur = err.event;
-          }
-        }
-      }
-      if (mayAddNulls) dropNulls(cur.fields);
-      return cur;
+      return runFrom(0, event);
     },
   };
 }

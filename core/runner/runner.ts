@@ -139,7 +139,14 @@ export class Runner {
   private async publish(event: BeatEvent, key: string, processing: ModuleProcessing | undefined): Promise<void> {
     // The module block's own settings and processors run before the global ones (beats' order).
     const processed = processing === undefined ? event : processing.run(event);
-    if (processed !== null) await this.options.pipeline.publish(processed);
+    if (processed instanceof Promise) {
+      // A module processor holds this one event (bounded by that processor); the rest flow on.
+      void processed
+        .then((held) => (held === null ? undefined : this.options.pipeline.publish(held)))
+        .catch((err: unknown) => this.log.warn(`a held event of ${key} was not published: ${err instanceof Error ? err.message : String(err)}`));
+    } else if (processed !== null) {
+      await this.options.pipeline.publish(processed);
+    }
     this.ns.inc(`${key}.events`);
     // A publish into a queue with room resolves as a microtask; a source that always has an
     // event ready would then never let timers, I/O or the HTTP endpoint run. Yield now and then.

@@ -13,6 +13,7 @@ import { BIN, REPO, httpGet, killIfRunning, spawnProcbeat, waitFor, type Spawned
 import { buildModuleProcessing } from '../../core/runner/module-processing.js';
 import { takeModuleSettings } from '../../core/registry/module-settings.js';
 import { makeContext } from './context.js';
+import type { BeatEvent } from '../../core/api/event.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'procbeat-abcfg-'));
 const children: Spawned[] = [];
@@ -73,7 +74,7 @@ test('module index and pipeline route each event (format strings), keep_null dro
     filtered: () => { filtered++; }, processorError: () => undefined,
   });
   assert.ok(step);
-  const e = step.run({ timestamp: new Date('2025-03-04T05:06:07Z'), fields: { event: { module: 'system' } } })!;
+  const e = step.run({ timestamp: new Date('2025-03-04T05:06:07Z'), fields: { event: { module: 'system' } } }) as BeatEvent;
   assert.deepEqual(e.meta, { index: 'auditbeat-system-2025.03.04', pipeline: 'proc-pipe' });
   assert.equal(e.fields.kept, 1);
   assert.equal('gone' in e.fields, false, 'keep_null: false removes the null');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readProcess } from '../../modules/system/process/backends/procfs/reader.js';
 import { processEventToBeatEvent } from '../../modules/system/process/ecs/index.js';
+import type { BeatEvent } from '../../core/api/event.js';
 import { putEnrichmentFields } from '../../modules/system/process/enrich/ecs-fields.js';
 import type { NameResolver } from '../../modules/system/process/enrich/user-names.js';
 import type { ProcessEvent, RelatedProcess } from '../../modules/system/process/event.js';
@@ -250,7 +251,7 @@ test('item 3: a kernel record without an executable path keeps parent, start, en
 test('item 6: add_host_metadata emits host.os.codename and host.containerized', async () => {
   const t = makeContext();
   const [proc] = await buildProcessors([{ add_host_metadata: {} }], { key: 'processors', logger: t.ctx.logger, info: t.ctx.info });
-  const host = proc!.run({ timestamp: new Date(), fields: {} })!.fields.host as Record<string, any>;
+  const host = (proc!.run({ timestamp: new Date(), fields: {} }) as BeatEvent).fields.host as Record<string, any>;
   const rel = parseOsRelease(readFileSync('/etc/os-release', 'utf8'));
   if (rel.VERSION_CODENAME) assert.equal(host.os.codename, rel.VERSION_CODENAME);
   assert.equal(host.containerized, existsSync('/.dockerenv') || existsSync('/run/.containerenv') || /docker|lxc|kubepods|containerd|libpod|crio/.test(readFileSync('/proc/1/cgroup', 'utf8')));

@@ -5,6 +5,7 @@ import type { BeatEvent } from '../../core/api/event.js';
 import { toDocument } from '../../core/api/event.js';
 import { checkDocument, fieldsMarkdown, loadFields, defaultFieldsPath, type FieldDefinition } from '../../core/fields/index.js';
 import { buildProcessors } from '../../core/processors/index.js';
+import { makeMeta, writeFacts, factsOf } from '../../core/processors/add-docker-metadata/metadata.js';
 import { makeBeatFields } from '../../core/publisher/beat-fields.js';
 import { HASH_TYPES } from '../../modules/system/process/config.js';
 import { processEventToBeatEvent } from '../../modules/system/process/ecs/index.js';
@@ -65,7 +66,7 @@ test('every field a procfs run emits (with beat fields and processors) is declar
     for (const e of events) {
       beatFields(e);
       let cur: BeatEvent | null = e;
-      for (const p of processors) if (cur) cur = p.run(cur);
+      for (const p of processors) if (cur) cur = await p.run(cur);
       if (cur) processed.push(cur);
     }
     const self = processed.find((e) => (e.fields.process as { pid: number }).pid === process.pid)!;
@@ -122,6 +123,17 @@ test('the kernel mapping with lineage, signals, leaders and every hash type is d
     processEventToBeatEvent(ev, { hostId: 'h', names, backendName: 'ebpf' }),
     processEventToBeatEvent(reasoned, { hostId: 'h', names }),
   ]);
+});
+
+test('a process of a kubelet-created container, as add_docker_metadata fills it, is declared', () => {
+  const id = 'c'.repeat(64);
+  const meta = makeMeta(id, '/k8s_app_web-0', 'registry:5000/team/app:1.2', {
+    'io.kubernetes.pod.name': 'web-0', 'io.kubernetes.pod.namespace': 'shop',
+    'io.kubernetes.pod.uid': '0b5c1f0e-7e1d-4c1b-9d53-2f0a5f7c9d11', 'io.kubernetes.container.name': 'app',
+  });
+  const ev = processEventToBeatEvent({ ...fullKernelEvent() }, { hostId: 'h', names: new UserNames() });
+  writeFacts(ev.fields, id, factsOf(meta, 'docker', true));
+  assertDeclared([ev]);
 });
 
 test('fields.yml declares exactly what the code can emit: no declared field is left unused', () => {
