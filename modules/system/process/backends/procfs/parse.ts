@@ -16,6 +16,8 @@ export interface StatFields {
   flags: number;
   /** Clock ticks since boot (field 22). */
   startTicks: bigint;
+  /** Size of the argv area (arg_end - arg_start), when stat shows it. */
+  argBytes?: number;
 }
 
 /** PF_KTHREAD from include/linux/sched.h: the task is a kernel thread. */
@@ -48,7 +50,19 @@ export function parseStat(buf: Buffer): StatFields | undefined {
     ttyNr: num(4),
     flags: num(6),
     startTicks,
+    ...argArea(rest),
   };
+}
+
+/**
+ * The argv area's size from arg_start and arg_end (fields 48 and 49, Linux 3.5+): what the
+ * command line's length is without reading it. Zero (hidden, e.g. another user's process
+ * without ptrace access) or absent means unknown.
+ */
+function argArea(rest: string[]): { argBytes?: number } {
+  const a = Number(rest[45]);
+  const b = Number(rest[46]);
+  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && b > a && a > 0 ? { argBytes: b - a } : {};
 }
 
 /** Only the start-time and kernel-thread facts, for the cheap per-period pass. */

@@ -139,41 +139,46 @@ export function readStatKey(pid: number, procRoot = '/proc'): StatKey | undefine
 interface CmdlineRead {
   args: string[];
   truncated: boolean;
-  totalBytes: number;
+  /** The whole argv area's size; undefined when cut and stat did not say (unknown). */
+  totalBytes: number | undefined;
 }
 
-/** Reads at most `max` bytes of argv, counting (not keeping) the rest. */
-function readCmdline(path: string, max: number): CmdlineRead {
+/**
+ * Reads at most `max` bytes of argv, and one byte more to know whether it was cut. Never
+ * reads to the end: any user can point its argv area at terabytes of unbacked memory
+ * (prctl PR_SET_MM_MAP), and reading that would stall us for hours. The true size comes
+ * from stat's arg_start/arg_end (`areaBytes`) instead.
+ */
+function readCmdline(path: string, max: number, areaBytes: number | undefined): CmdlineRead {
   const fd = openSync(path, 'r');
   try {
+    const want = max + 1;
     // Most command lines fit the shared buffer: parse them in place, copy nothing.
     let first = 0;
     let eof = false;
-    while (first < big.length) {
-      const got = readSync(fd, big, first, big.length - first, null);
+    while (first < big.length && first < want) {
+      const got = readSync(fd, big, first, Math.min(big.length, want) - first, null);
       if (got <= 0) { eof = true; break; }
       first += got;
     }
-    if (eof && first <= max) {
-      return { args: parseCmdline(big.subarray(0, first)), truncated: false, totalBytes: first };
-    }
-    const kept0 = Math.min(first, max);
-    const chunks: Buffer[] = [Buffer.from(big.subarray(0, kept0))];
-    let kept = kept0;
-    let total = first;
-    const chunk = big;
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n <= 0) break;
-      total += n;
+    if (eof) return { args: parseCmdline(big.subarray(0, first)), truncated: false, totalBytes: first };
+    const chunks: Buffer[] = [Buffer.from(big.subarray(0, Math.min(first, max)))];
+    let kept = Math.min(first, max);
+    let seen = first;
+    while (seen < want && !eof) {
+      const n = readSync(fd, big, 0, Math.min(big.length, want - seen), null);
+      if (n <= 0) { eof = true; break; }
+      seen += n;
       if (kept < max) {
         const take = Math.min(n, max - kept);
-        chunks.push(Buffer.from(chunk.subarray(0, take)));
+        chunks.push(Buffer.from(big.subarray(0, take)));
         kept += take;
       }
     }
     const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, kept);
-    return { args: parseCmdline(buf), truncated: total > kept, totalBytes: total };
+    if (seen <= max) return { args: parseCmdline(buf), truncated: false, totalBytes: seen };
+    const total = areaBytes !== undefined && areaBytes > kept ? areaBytes : undefined;
+    return { args: parseCmdline(buf), truncated: true, totalBytes: total };
   } finally {
     closeSync(fd);
   }
@@ -240,13 +245,13 @@ export function readProcess(pid: number, opts: ReaderOptions): ReadOutcome {
     if (s.nsPid && s.nsPid.length > 0) facts.vpid = s.nsPid[s.nsPid.length - 1]!;
   } else note('status', status.code, status.err);
 
-  const cmd = attempt(() => readCmdline(`${dir}/cmdline`, opts.maxArgsBytes));
+  const cmd = attempt(() => readCmdline(`${dir}/cmdline`, opts.maxArgsBytes, stat.argBytes));
   if (cmd.ok) {
     if (cmd.value.args.length > 0) {
       facts.args = cmd.value.args;
       if (cmd.value.truncated) {
         facts.argsTruncated = true;
-        facts.argsOriginalBytes = cmd.value.totalBytes;
+        if (cmd.value.totalBytes !== undefined) facts.argsOriginalBytes = cmd.value.totalBytes;
       }
     }
   } else note('cmdline', cmd.code, cmd.err);

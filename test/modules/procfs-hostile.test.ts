@@ -1,0 +1,67 @@
+/**
+ * The procfs reader under what an unprivileged user controls (issue 10, finding 1, procfs
+ * side): a process whose argv area spans 64 TiB of unbacked memory must be read in bounded
+ * time, with its arguments cut at the cap and the true size taken from stat.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PYTHON = '/usr/bin/python3';
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const FIXTURE = join(REPO, 'test', 'quark-ffi', 'fixtures', 'huge-argv-area.py');
+const READER = join(REPO, 'dist', 'modules', 'system', 'process', 'backends', 'procfs', 'reader.js');
+const TIB = 2 ** 40;
+
+function startVictim(dir: string, area: number): Promise<ChildProcess> {
+  const script = join(dir, 'huge-argv-area.py');
+  copyFileSync(FIXTURE, script);
+  chmodSync(script, 0o644);
+  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PYTHON, script, String(area)],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString('utf8');
+      if (out.includes('ready')) resolve(child);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`the victim exited (${code}): ${out.trim()}`)));
+  });
+}
+
+test('procfs reads a process with a 64 TiB argv area at once, cut at the cap, with the true size from stat', { timeout: 120_000 }, async (t) => {
+  if (process.geteuid?.() !== 0) { t.skip('needs root (runs the victim as nobody)'); return; }
+  if (!existsSync(PYTHON)) { t.skip(`${PYTHON} is not installed (it sets up the argv area)`); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'procbeat-procfs-hostile-'));
+  chmodSync(dir, 0o755);
+  let victim: ChildProcess | undefined;
+  try {
+    try {
+      victim = await startVictim(dir, 64 * TIB);
+    } catch (err) {
+      t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    // In a child with a deadline: the unfixed reader reads the whole area and never returns.
+    const script = `import(${JSON.stringify(READER)}).then((m) => {
+      const out = m.readProcess(${victim.pid}, { procRoot: '/proc', bootMs: 0, clockTicks: 100, maxArgsBytes: 65536, euid: 0 });
+      process.stdout.write(JSON.stringify(out.kind === 'ok' ? { kind: out.kind, n: out.facts.args?.join('').length, truncated: out.facts.argsTruncated, orig: out.facts.argsOriginalBytes } : out));
+    });`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    assert.equal(r.signal, null, 'reading the process did not finish within 20 s (it reads the whole argv area)');
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { kind: string; truncated?: boolean; orig?: number };
+    assert.equal(got.kind, 'ok');
+    assert.equal(got.truncated, true);
+    assert.equal(got.orig, 64 * TIB);
+  } finally {
+    victim?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
