@@ -6,6 +6,7 @@ import type { BatchResult, Output } from '../api/output.js';
 import { ProcessorError, type Processor, type ProcessorResult } from '../processors/index.js';
 import type { DrainResult, Pipeline } from './api.js';
 import { makeBeatFields } from './beat-fields.js';
+import { makeEventIds } from './event-id.js';
 import { LogThrottle } from './log-throttle.js';
 import { DiskEventQueue, type DiskQueueSettings } from './diskqueue/event-queue.js';
 import { MemoryQueue, type EventQueue, type QueuedBatch } from './queue.js';
@@ -83,6 +84,7 @@ class MemoryPipeline implements Pipeline {
   private readonly p: MetricsNamespace;
   private readonly o: MetricsNamespace;
   private readonly abort = new AbortController();
+  private readonly nextId = makeEventIds();
   private readonly processorErrorLogs: LogThrottle[];
   private readonly badEventLog: LogThrottle;
 
@@ -394,6 +396,8 @@ class MemoryPipeline implements Pipeline {
   }
 
   private admit(event: BeatEvent): void {
+    // The id is given before the event is queued, so queue.disk keeps it across a crash.
+    if (event.meta?.['_id'] === undefined) event.meta = { ...event.meta, _id: this.nextId() };
     if (!this.queue.push(event, performance.now())) {
       this.countDropped(1);
       return;
