@@ -220,6 +220,21 @@ describe('elasticsearch output over HTTP', () => {
     assertBalanced(h, 200, [r, r2]);
   });
 
+  test('an unreachable cluster does not use up max_retries: with the default 3, an outage of many attempts loses nothing', async () => {
+    const port = await freePort();
+    const h = makeOutput({ hosts: [`127.0.0.1:${port}`] });
+    const pending = h.publish(makeEvents(0, 500));
+    const es = new FakeElasticsearch();
+    servers.push(es);
+    // twice the attempts max_retries allows fail on the closed port
+    while (h.metrics.output()['write.errors']! < 8) await new Promise((r) => setTimeout(r, 10));
+    await es.start(port);
+    const r = await pending;
+    assert.deepEqual(r, { acked: 500, dropped: 0 });
+    assertExactlyOnce(es, range(0, 500));
+    assertBalanced(h, 500, [r]);
+  });
+
   test('refused connections: retried until the server comes up (max_retries < 0)', async () => {
     const port = await freePort();
     const h = makeOutput({ hosts: [`127.0.0.1:${port}`], max_retries: -1 });

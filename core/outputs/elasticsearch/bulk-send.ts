@@ -8,7 +8,8 @@ const gzip = promisify(gzipCb);
 /** What one `_bulk` request came back with. */
 export type BulkOutcome =
   | { kind: 'items'; items: ItemStatus[]; bytes: number }
-  | { kind: 'failed'; reason: string; status?: number; bytes: number; readError: boolean }
+  /** `unreachable`: no connection to the cluster at all (refused, reset, no route), not a slow or bad answer. */
+  | { kind: 'failed'; reason: string; status?: number; bytes: number; readError: boolean; unreachable?: boolean }
   | { kind: 'aborted'; bytes: number };
 
 export interface ItemStatus {
@@ -61,7 +62,8 @@ export async function sendBulk(
       return { kind: 'failed', reason: 'the response is not valid JSON', bytes, readError: true };
     }
     const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { kind: 'failed', reason, bytes, readError: false };
+    const unreachable = e instanceof errors.ConnectionError || e instanceof errors.NoLivingConnectionsError;
+    return { kind: 'failed', reason, bytes, readError: false, unreachable };
   }
 
   const rows = response?.items;

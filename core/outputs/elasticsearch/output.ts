@@ -213,6 +213,9 @@ export class ElasticsearchOutput implements Output {
 
       const retry: BulkItem[] = [];
       const resend: BulkItem[] = [];
+      // While the cluster cannot be reached at all, events wait for it without using up
+      // max_retries, as beats' output waits for its connection: an outage loses nothing.
+      const unreachable = outcome.kind === 'failed' && outcome.unreachable === true;
       const tally: Refusals = { dropped: 0, deadLettered: 0, deadLetterRefused: 0, first: '' };
       if (outcome.kind === 'failed') {
         if (outcome.status === 413) {
@@ -270,6 +273,7 @@ export class ElasticsearchOutput implements Output {
       const kept: BulkItem[] = [];
       let exhausted = 0;
       for (const item of retry) {
+        if (unreachable) { kept.push(item); continue; }
         item.attempts++;
         if (this.config.maxRetries >= 0 && item.attempts > this.config.maxRetries) exhausted++;
         else kept.push(item);
