@@ -162,7 +162,7 @@ async function runProcbeat(bin: string, n: number, forkers: number, hashing: boo
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-sbs-'));
   const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, hashing));
   try {
-    await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 60_000);
+    await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 180_000);
     // The /proc snapshot goes out first; measure from a quiet output.
     await waitDrained(() => dirBytes(join(dir, 'out')), Number.POSITIVE_INFINITY, 2000);
     const tag = `sbs-${randomUUID()}`;
@@ -264,7 +264,7 @@ async function runFlat(bin: string, total: number, step: number, forkers: number
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-sbs-flat-'));
   const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, true));
   try {
-    await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 60_000);
+    await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 180_000);
     await sleep(3000);
     const tag = `flat-${randomUUID()}`;
     const counter = new TagCounter(join(dir, 'out'), tag);

@@ -4,7 +4,7 @@
  * found at the path after the process is gone is hashed only when it is that same file.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, appendFileSync, renameSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,6 +143,35 @@ describe('hasher: identities from real kernel records', () => {
       assert.equal(b!.hashes?.sha1, a!.hashes?.sha1);
     } finally {
       await enrichment.close();
+    }
+  });
+});
+
+describe('hasher: worker threads', () => {
+  const tmp = tempDir('hash-workers');
+  after(() => tmp.cleanup());
+
+  const threads = (): number => readdirSync('/proc/self/task').length;
+
+  it('a worker thread that has been idle for the idle time is stopped', async () => {
+    const big = join(tmp.dir, 'big');
+    writeFileSync(big, Buffer.alloc(256 * 1024, 7));
+    const before = threads();
+    const hasher = createHasher({ hashTypes: ['sha1'], maxFileSize: 100 * MiB, maxWaitMs: 0, inlineMaxBytes: 0, workers: 1, workerIdleMs: 200 });
+    try {
+      const r = await hasher.hashFile(big);
+      assert.equal(r.hashes?.sha1, sha1Of(big));
+      assert.ok(threads() > before, 'a worker thread ran the hash');
+      const deadline = Date.now() + 5000;
+      while (threads() > before && Date.now() < deadline) await new Promise((r2) => setTimeout(r2, 50));
+      assert.equal(threads(), before, 'the idle worker thread is gone');
+      // And the next large file starts one again.
+      const big2 = join(tmp.dir, 'big2');
+      writeFileSync(big2, Buffer.alloc(256 * 1024, 8));
+      const again = await hasher.hashFile(big2);
+      assert.equal(again.hashes?.sha1, sha1Of(big2));
+    } finally {
+      await hasher.close();
     }
   });
 });

@@ -148,7 +148,7 @@ class CachedHasher implements Hasher {
     this.inlineMaxBytes = opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
     this.cache = new HashCache(cacheSize, () => this.count('evictions'));
     this.reported = new LRUCache<string, true>({ max: cacheSize });
-    this.pool = new HashWorkerPool(workers, { hashTypes: this.types });
+    this.pool = new HashWorkerPool(workers, { hashTypes: this.types }, opts.workerIdleMs);
     this.reading = new Semaphore(opts.concurrency ?? workers * 2 + 2);
     this.logger = opts.logger;
     this.metrics = opts.metrics?.namespace(METRICS_NAMESPACE);

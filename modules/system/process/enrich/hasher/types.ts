@@ -77,6 +77,8 @@ export interface HasherOptions {
   workers?: number;
   /** Files up to this size are hashed on the main thread with async reads, default 64 KiB. */
   inlineMaxBytes?: number;
+  /** A hashing worker thread idle this long is stopped (default 10 s); the next large file starts one again. */
+  workerIdleMs?: number;
   /** Files read at the same time (open descriptors), default workers * 2 + 2. */
   concurrency?: number;
   logger?: HasherLogger;
