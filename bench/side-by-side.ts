@@ -19,9 +19,9 @@
  *
  * Runnable alone: `node dist/bench/side-by-side.js [--quick] [--n=20000] [--forkers=2]
  * [--repeats=3] [--flat=100000] [--no-flat]`; bench/run.ts calls runSideBySideBench().
- * Needs root and a built quark-ffi (npm run build builds quark-ffi/build/count-consumer).
+ * Needs root and a built quark-ffi; builds quark-ffi/build/count-consumer with make when needed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,6 +196,13 @@ function dirBytes(dir: string): number {
   return readdirSync(dir).reduce((a, name) => a + statSync(join(dir, name)).size, 0);
 }
 
+/** `make -C quark-ffi count-consumer` (not part of `all`: a bench tool must never cost procbeat its library). */
+export function buildCountConsumer(): string {
+  execFileSync('make', ['-s', '-C', join(REPO_ROOT, 'quark-ffi'), 'count-consumer'], { stdio: 'pipe' });
+  if (!existsSync(COUNT_CONSUMER)) throw new Error(`make did not produce ${COUNT_CONSUMER}`);
+  return COUNT_CONSUMER;
+}
+
 /** quark-ffi/test/count_consumer.c, started with procbeat's quark options (the defaults). */
 class CountConsumer {
   readonly child: ChildProcess;
@@ -204,7 +211,7 @@ class CountConsumer {
   readonly done: Promise<Record<string, unknown>>;
 
   constructor(tag: string) {
-    if (!existsSync(COUNT_CONSUMER)) throw new Error(`${COUNT_CONSUMER} is not built (npm run build)`);
+    buildCountConsumer();
     this.child = spawn(COUNT_CONSUMER, ['--tag', tag], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.done = new Promise((resolve, reject) => {
       this.child.on('error', reject);
