@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-function compileSpawnLoop(dir: string): string {
+export function compileSpawnLoop(dir: string): string {
   const src = join(dir, 'spawn-loop.c');
   const bin = join(dir, 'spawn-loop');
   writeFileSync(src, SPAWN_LOOP_C);
@@ -115,7 +115,7 @@ function compileSpawnLoop(dir: string): string {
  * Runs `loops` spawn loops in parallel for `seconds` (each stopping early after `maxEach`
  * processes when given); returns the processes they spawned.
  */
-async function spawnFor(bin: string, loops: number, seconds: number, tag: string, maxEach?: number): Promise<SpawnRate> {
+export async function spawnFor(bin: string, loops: number, seconds: number, tag: string, maxEach?: number): Promise<SpawnRate> {
   const runs = Array.from({ length: loops }, () => new Promise<number>((resolve, reject) => {
     const args = [String(seconds), tag, ...(maxEach !== undefined ? [String(maxEach)] : [])];
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -129,7 +129,7 @@ async function spawnFor(bin: string, loops: number, seconds: number, tag: string
 }
 
 /** utime + stime of a process in seconds. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after "(comm) ": state is index 0, utime is 11, stime 12 (stat fields 14 and 15).
@@ -138,7 +138,7 @@ function cpuSeconds(pid: number): number {
   return ticks / hz;
 }
 
-function statusMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
+export function statusMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
@@ -170,7 +170,7 @@ function statsValue(stats: unknown, path: readonly string[]): number {
   return typeof node === 'number' ? node : Number.NaN;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b);
   return v[Math.floor(v.length / 2)] ?? Number.NaN;
 }

@@ -108,12 +108,12 @@ async function scenario(name: string, quick: boolean): Promise<ProcfsBenchRow[]>
   const processes = listPids().filter((pid) => { const k = readStatKey(pid); return k !== undefined && !k.kernelThread; }).length;
   const rows: ProcfsBenchRow[] = [];
   // Diff pass: a backend whose state period never comes round again.
-  const diff = new ProcfsBackend({ periodMs: 10_000, statePeriodMs: 1e15, includeSelf: true, toBeatEvent: createEcsMapper(ctx) }, ctx);
+  const diff = new ProcfsBackend({ periodMs: 10_000, statePeriodMs: 1e15, includeSelf: true, toBeatEvent: createEcsMapper(ctx, undefined) }, ctx);
   await diff.fetch(abort.signal);
   rows.push(await measure(name, 'diff (sync)', quick ? 5 : 30, processes, () => diff.fetch(abort.signal)));
   rows.push(await measure(name, 'diff (async x16)', quick ? 5 : 30, processes, asyncDiffPass));
   // State report every fetch.
-  const state = new ProcfsBackend({ periodMs: 10_000, statePeriodMs: 0, includeSelf: true, toBeatEvent: createEcsMapper(ctx) }, ctx);
+  const state = new ProcfsBackend({ periodMs: 10_000, statePeriodMs: 0, includeSelf: true, toBeatEvent: createEcsMapper(ctx, undefined) }, ctx);
   rows.push(await measure(name, 'state report', quick ? 2 : 8, processes, () => state.fetch(abort.signal)));
   abort.abort();
   return rows;

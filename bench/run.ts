@@ -19,6 +19,7 @@ interface BenchEntry {
 }
 
 const BENCHES: BenchEntry[] = [
+  { id: 'side-by-side', title: 'The event path side by side: workload alone, under procbeat, under a count-only C consumer', module: './side-by-side.js', fn: 'runSideBySideBench' },
   { id: 'procfs', title: 'procfs backend: CPU per scrape and per process', module: './procfs.js', fn: 'runProcfsBench' },
   { id: 'kernel-tracing', title: 'kernel_tracing backend: spawn rate, capture, CPU, memory', module: './kernel-tracing.js', fn: 'runKernelTracingBench' },
   { id: 'hasher', title: 'executable hasher: documents per second', module: './hasher.js', fn: 'runHasherBench' },

@@ -13,7 +13,6 @@ import { processEventToBeatEvent } from './ecs/to-beat-event.js';
 import { UserNames, type NameResolver } from './enrich/user-names.js';
 import { createHasher, type Hasher } from './enrich/hasher/index.js';
 import { Enrichment } from './enrich/index.js';
-import type { ProcessLookup } from './enrich/lineage/index.js';
 import { compileArgsRedaction } from './enrich/redact.js';
 import type { ProcessEvent } from './event.js';
 
@@ -30,17 +29,17 @@ export function announceBackend(ctx: DatasetContext, backend: RunningBackend): v
 }
 
 /**
- * The ProcessEvent -> BeatEvent mapping for this host, with a bounded user/group name cache.
- * The kernel_tracing backend builds its own with `backendName` ebpf or kprobe.
+ * The ProcessEvent -> BeatEvent mapping for this host, with a bounded user/group name cache:
+ * the enrichment's lineage, signals and redaction (when given), then the ECS document.
+ * Each backend gets its own, built by the dataset and handed down.
  */
 export function createEcsMapper(
-  ctx: DatasetContext, backendName?: RunningBackend,
+  ctx: DatasetContext, enrichment: Enrichment | undefined, backendName?: RunningBackend,
   names: NameResolver = new UserNames({ metrics: ctx.metrics.namespace('system.process') }),
 ): (event: ProcessEvent) => BeatEvent {
   const ecs = { hostId: ctx.info.hostId, names, ...(backendName ? { backendName } : {}) };
   // Lineage, signals and redaction run here, right before the document is built, so every
   // event of either backend goes through them in the order the backend produced it.
-  const enrichment = enrichments.get(ctx);
   if (enrichment === undefined) return (event) => processEventToBeatEvent(event, ecs);
   const errors = ctx.metrics.namespace('system.process');
   let lastLog = Number.NEGATIVE_INFINITY;
@@ -59,20 +58,14 @@ export function createEcsMapper(
   };
 }
 
-/** The enrichment of the dataset instance running in a context (set by `create`). */
+/**
+ * The enrichment of the dataset instance running in a context, for inspection only (tests
+ * read its table sizes); nothing on the event path looks it up.
+ */
 const enrichments = new WeakMap<DatasetContext, Enrichment>();
 
 export function enrichmentFor(ctx: DatasetContext): Enrichment | undefined {
   return enrichments.get(ctx);
-}
-
-/**
- * For the kernel_tracing backend: its process cache (quark-ffi `lookup`, mapped to a
- * ProcessEvent) answers the lineage table's misses before /proc does, which also finds
- * parents that already exited.
- */
-export function attachProcessLookup(ctx: DatasetContext, lookup: ProcessLookup): void {
-  enrichments.get(ctx)?.setProcessLookup(lookup);
 }
 
 function createEnrichment(config: ProcessDatasetConfig, ctx: DatasetContext, hasher: Hasher | undefined): Enrichment {
@@ -140,7 +133,7 @@ async function createProcfs(config: ProcessDatasetConfig, ctx: DatasetContext): 
     periodMs: config.periodMs,
     statePeriodMs: config.statePeriodMs,
     includeSelf: config.includeSelf,
-    toBeatEvent: createEcsMapper(ctx),
+    toBeatEvent: createEcsMapper(ctx, enrichment),
     ...(hasher ? { enrich: hashEnricher(enrichment) } : {}),
   }, ctx);
   announceBackend(ctx, 'procfs');
@@ -160,7 +153,11 @@ export const processDataset: DatasetDefinition<ProcessDatasetConfig> = {
     if (config.backend === 'kernel_tracing') {
       const enrichment = createEnrichment(config, ctx, await openHasher(config, ctx));
       try {
-        return await openKernelTracing(config, ctx, enrichment);
+        return await openKernelTracing(config, ctx, {
+          enrichment,
+          announce: (backend) => announceBackend(ctx, backend),
+          documents: (backend) => createEcsMapper(ctx, enrichment, backend),
+        });
       } catch (err) {
         await enrichment.close();
         ctx.logger.warn(`${FALLBACK_LOG_PREFIX}${errorText(err)}`);

@@ -62,6 +62,9 @@ export interface ExecutableFacts {
   mode?: number;
   ctime?: Date;
   mtime?: Date;
+  /** The same instants in ns (kernel_tracing): with dev, inode, size, mode, nlink, uid and gid they name the file version the hasher caches. */
+  ctimeNs?: bigint;
+  mtimeNs?: bigint;
   fromMemfd?: boolean;
   unlinked?: boolean;
   /** The exec changed privileges because of a setuid / setgid bit. */

@@ -10,7 +10,7 @@
 import { LRUCache } from 'lru-cache';
 import type { MetricsRegistry } from '../../../../core/api/metrics.js';
 import type { ProcessEvent, RelatedProcess } from '../event.js';
-import type { Hasher } from './hasher/index.js';
+import type { HashProcessOptions, HashResult, Hasher } from './hasher/index.js';
 import { LineageResolver, type ProcessLookup } from './lineage/index.js';
 import type { Known } from './lineage/known.js';
 import type { ArgsRedactor } from './redact.js';
@@ -59,26 +59,39 @@ export class Enrichment {
     this.lineage.setProcessLookup(lookup);
   }
 
+  /**
+   * Sets the hashes (or the reason there are none) when the hasher knows them without a
+   * system call or a wait: the steady path of a fork storm. False: call `hash(ev)`.
+   */
+  hashKnown(ev: ProcessEvent): boolean {
+    if (this.hasher === undefined || !ev.executable) return true;
+    const r = this.hasher.knownResult?.(ev.pid, ev.executable, hashOptions(ev));
+    if (r === undefined) return false;
+    this.takeHashResult(ev, r);
+    return true;
+  }
+
   /** Digests of the executable, or why there are none. Never throws. */
   async hash(ev: ProcessEvent): Promise<void> {
     if (this.hasher === undefined || !ev.executable) return;
     try {
-      const r = await this.hasher.hashProcessExecutable(
-        ev.pid, ev.executable, ev.namespaces?.mnt !== undefined ? { mntNs: ev.namespaces.mnt } : {},
-      );
-      if (r.hashes) {
-        ev.hashes = { ...r.hashes } as Record<string, string>;
-        this.hashReasons.delete(processKey(ev));
-        return;
-      }
-      // A new error goes on this document once (error.message); after that, and for the
-      // reasons that are not errors, the text goes into procbeat.process.hash_reason.
-      if (r.errorMessage && r.errorIsNew) ev.errors = [...(ev.errors ?? []), r.errorMessage];
-      else if (r.errorMessage) this.noteHashReason(ev, r.errorMessage);
-      else if (r.reason) this.noteHashReason(ev, r.reason);
+      this.takeHashResult(ev, await this.hasher.hashProcessExecutable(ev.pid, ev.executable, hashOptions(ev)));
     } catch (err) {
       ev.errors = [...(ev.errors ?? []), `failed to hash executable ${ev.executable} for PID ${ev.pid}: ${err instanceof Error ? err.message : String(err)}`];
     }
+  }
+
+  private takeHashResult(ev: ProcessEvent, r: HashResult): void {
+    if (r.hashes) {
+      ev.hashes = { ...r.hashes } as Record<string, string>;
+      this.hashReasons.delete(processKey(ev));
+      return;
+    }
+    // A new error goes on this document once (error.message); after that, and for the
+    // reasons that are not errors, the text goes into procbeat.process.hash_reason.
+    if (r.errorMessage && r.errorIsNew) ev.errors = [...(ev.errors ?? []), r.errorMessage];
+    else if (r.errorMessage) this.noteHashReason(ev, r.errorMessage);
+    else if (r.reason) this.noteHashReason(ev, r.reason);
   }
 
   /** Lineage, signals and redaction. Call for every event, in the backend's order. */
@@ -143,6 +156,21 @@ function remember(k: Known | undefined, args: string[], redactor: ArgsRedactor):
   const out = { of: args, args: r.args, changed: r.redacted > 0 };
   if (k !== undefined) k.redacted = out;
   return out;
+}
+
+/** What the kernel told about the executable: the hasher's key and its guard against swapped files. */
+function hashOptions(ev: ProcessEvent): HashProcessOptions {
+  const opts: HashProcessOptions = {};
+  if (ev.namespaces?.mnt !== undefined) opts.mntNs = ev.namespaces.mnt;
+  const x = ev.exe;
+  if (x !== undefined && x.dev !== undefined && x.inode !== undefined && x.size !== undefined && x.mode !== undefined
+    && x.nlink !== undefined && x.uid !== undefined && x.gid !== undefined && x.mtimeNs !== undefined && x.ctimeNs !== undefined) {
+    opts.identity = {
+      dev: x.dev, ino: BigInt(x.inode), size: BigInt(x.size), mode: x.mode, nlink: x.nlink,
+      uid: x.uid, gid: x.gid, mtimeNs: x.mtimeNs, ctimeNs: x.ctimeNs,
+    };
+  }
+  return opts;
 }
 
 function processKey(ev: ProcessEvent): string {

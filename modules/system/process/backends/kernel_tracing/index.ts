@@ -9,7 +9,6 @@ import { QuarkHandle, QuarkUnavailableError, type QuarkBackendName } from '../..
 import { pollBatches } from '../../../../../quark-ffi/ts/poller.js';
 import type { ProcessRecord } from '../../../../../quark-ffi/ts/record.js';
 import type { ProcessDatasetConfig } from '../../config.js';
-import { announceBackend, attachProcessLookup, createEcsMapper } from '../../dataset.js';
 import type { Enrichment } from '../../enrich/index.js';
 import type { ProcessEvent } from '../../event.js';
 import { clockTicksPerSecond } from '../procfs/boot.js';
@@ -17,6 +16,15 @@ import { QuarkMetrics, newCounters, type BackendCounters } from './quark-metrics
 import { isKernelThread, recordToProcessEvent } from './record-to-event.js';
 
 export { QUARK_METRICS_NAMESPACE } from './quark-metrics.js';
+
+/** What the dataset hands this backend: its enrichment and how documents are made. */
+export interface KernelTracingWiring {
+  enrichment: Enrichment;
+  /** Publishes and logs the backend that runs. */
+  announce(backend: QuarkBackendName): void;
+  /** The ProcessEvent -> document mapping (enrichment's lineage, signals, redaction, then ECS). */
+  documents(backend: QuarkBackendName): (ev: ProcessEvent) => BeatEvent;
+}
 
 /** How long one poll may block: bounds how long stopping takes. */
 const POLL_TIMEOUT_MS = 200;
@@ -72,18 +80,20 @@ class KernelTracingDataset implements PushDataset {
   private readonly selfPid = process.pid;
   private lastDecodeLog = Number.NEGATIVE_INFINITY;
   private closed: Promise<void> | undefined;
+  private readonly enrichment: Enrichment;
 
   constructor(
     private readonly handle: QuarkHandle,
     private readonly config: ProcessDatasetConfig,
     private readonly ctx: DatasetContext,
-    private readonly enrichment: Enrichment,
+    wiring: KernelTracingWiring,
   ) {
     const backend = handle.backend();
+    this.enrichment = wiring.enrichment;
     // Parents and leaders the lineage table has not seen: quark-ffi's cache knows them
     // (also ones that already exited, within the cache's grace time).
-    attachProcessLookup(ctx, (pid) => this.lookup(pid));
-    this.toBeatEvent = createEcsMapper(ctx, backend);
+    this.enrichment.setProcessLookup((pid) => this.lookup(pid));
+    this.toBeatEvent = wiring.documents(backend);
     this.metrics = new QuarkMetrics(ctx.metrics, () => (this.handle.closed ? undefined : this.handle.stats()), this.counters);
     this.metrics.start(backend);
   }
@@ -135,9 +145,14 @@ class KernelTracingDataset implements PushDataset {
 
   private async *emit(records: readonly ProcessRecord[]): AsyncGenerator<BeatEvent> {
     const evs = this.toEvents(records);
-    // Hash the batch concurrently (mostly cache hits), then emit in kernel order.
+    // Hashes the cache knows for the executable the kernel reported are set now, with no
+    // system call; the rest of the batch is hashed concurrently. Then emit in kernel order.
     // Incomplete records carry no hash field (reference spec §2): no point hashing them.
-    await Promise.all(evs.filter((ev) => ev.complete).map((ev) => this.enrichment.hash(ev)));
+    let misses: Promise<void>[] | undefined;
+    for (const ev of evs) {
+      if (ev.complete && !this.enrichment.hashKnown(ev)) (misses ??= []).push(this.enrichment.hash(ev));
+    }
+    if (misses !== undefined) await Promise.all(misses);
     for (const ev of evs) {
       this.counters.events++;
       yield this.toBeatEvent(ev);
@@ -184,16 +199,16 @@ class KernelTracingDataset implements PushDataset {
 }
 
 /**
- * Opens quark-ffi (eBPF, then kprobes) and returns the push dataset. `enrichment` (hashes,
- * lineage, signals, redaction) is the dataset's, shared with procfs; the dataset owns it
+ * Opens quark-ffi (eBPF, then kprobes) and returns the push dataset. The wiring's
+ * enrichment (hashes, lineage, signals, redaction) is the dataset's; the dataset owns it
  * until this returns, and closes it on failure.
  */
 export async function openKernelTracing(
-  config: ProcessDatasetConfig, ctx: DatasetContext, enrichment: Enrichment,
+  config: ProcessDatasetConfig, ctx: DatasetContext, wiring: KernelTracingWiring,
 ): Promise<PushDataset> {
   const handle = await openQuark(config, ctx);
   const backend = handle.backend();
-  announceBackend(ctx, backend);
+  wiring.announce(backend);
   ctx.logger.info(`quark-ffi opened with the ${backend} backend (hold time ${config.kernelTracing.holdTimeMs} ms)`);
-  return new KernelTracingDataset(handle, config, ctx, enrichment);
+  return new KernelTracingDataset(handle, config, ctx, wiring);
 }

@@ -59,6 +59,8 @@ function executableFacts(rec: ProcessRecord): ExecutableFacts | undefined {
     out.mode = f.mode;
     out.ctime = epochNsToDate(f.ctimeNs);
     out.mtime = epochNsToDate(f.mtimeNs);
+    out.ctimeNs = f.ctimeNs;
+    out.mtimeNs = f.mtimeNs;
     out.fromMemfd = f.memfd;
     out.unlinked = f.unlinked;
     out.uid = f.uid;

@@ -1,4 +1,5 @@
 import type { BigIntStats } from 'node:fs';
+import type { FileIdentity } from './types.js';
 
 /**
  * The metadata that decides whether a cached hash still describes a file: device, inode,
@@ -8,6 +9,11 @@ import type { BigIntStats } from 'node:fs';
  */
 export function versionKey(st: BigIntStats): string {
   return [st.dev, st.ino, st.size, st.mode, st.nlink, st.uid, st.gid, st.mtimeNs, st.ctimeNs].join(':');
+}
+
+/** versionKey of a file as the kernel reported it at exec: equal to the stat's while the file is unchanged. */
+export function identityVersionKey(id: FileIdentity): string {
+  return [id.dev, id.ino, id.size, id.mode, id.nlink, id.uid, id.gid, id.mtimeNs, id.ctimeNs].join(':');
 }
 
 /**

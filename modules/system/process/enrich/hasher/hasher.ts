@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache';
 import type { MetricsNamespace } from '../../../../../core/api/metrics.js';
 import { unsupportedHashTypes } from './digests.js';
 import { HashCache, type CacheEntry } from './hash-cache.js';
-import { errnoCode, fsErrorText, versionKey } from './file-version.js';
+import { errnoCode, fsErrorText, identityVersionKey, versionKey } from './file-version.js';
 import { CHUNK_BYTES, FileTooLargeError, hashHandle, type HashedBytes } from './read-hash.js';
 import { Semaphore } from './semaphore.js';
 import { HashWorkerPool, WorkerReadError } from './worker-pool.js';
@@ -39,6 +39,8 @@ type Outcome =
 
 interface Source {
   openPath: string;
+  /** Device and inode the kernel reported for the executable: anything else is not hashed. */
+  expect?: { dev: number; ino: bigint };
   /** The name used in messages. */
   label: string;
   /** The path whose version history decides invalidations; undefined for an unlinked image. */
@@ -68,15 +70,26 @@ function procReadlink(path: string): string | undefined {
   }
 }
 
+/**
+ * O_NONBLOCK: once the process is gone, whoever can write its directory can put a FIFO at
+ * the path; a blocking open would wait for a writer forever. Reads of a regular file ignore it.
+ */
 async function openNoAtime(path: string): Promise<FileHandle> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK;
   if (O_NOATIME !== 0) {
     try {
-      return await open(path, constants.O_RDONLY | O_NOATIME);
+      return await open(path, flags | O_NOATIME);
     } catch (err) {
       if (errnoCode(err) !== 'EPERM') throw err;
     }
   }
-  return open(path, constants.O_RDONLY);
+  return open(path, flags);
+}
+
+const REPLACED = 'not the file the process executed (device or inode changed)';
+
+function sameFile(st: BigIntStats, expect: { dev: number; ino: bigint } | undefined): boolean {
+  return expect === undefined || (st.dev === BigInt(expect.dev) && st.ino === expect.ino);
 }
 
 /** Builds the hasher the system/process dataset uses for `process.hash.*`. */
@@ -135,7 +148,7 @@ class CachedHasher implements Hasher {
     this.inlineMaxBytes = opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
     this.cache = new HashCache(cacheSize, () => this.count('evictions'));
     this.reported = new LRUCache<string, true>({ max: cacheSize });
-    this.pool = new HashWorkerPool(workers, { hashTypes: this.types });
+    this.pool = new HashWorkerPool(workers, { hashTypes: this.types }, opts.workerIdleMs);
     this.reading = new Semaphore(opts.concurrency ?? workers * 2 + 2);
     this.logger = opts.logger;
     this.metrics = opts.metrics?.namespace(METRICS_NAMESPACE);
@@ -147,6 +160,26 @@ class CachedHasher implements Hasher {
       result.errorMessage = `failed to hash executable ${exePath ?? `/proc/${pid}/exe`} for PID ${pid}: ${result.error}`;
     }
     return result;
+  }
+
+  knownResult(pid: number, exePath: string | undefined, opts: HashProcessOptions): HashResult | undefined {
+    if (this.closed) return undefined;
+    const ownNs = this.ourMntNs();
+    if (opts.mntNs !== undefined && ownNs !== undefined && opts.mntNs !== ownNs) {
+      return this.skip('hash skipped: different mount namespace');
+    }
+    const id = opts.identity;
+    if (id === undefined || exePath === undefined || !isAbsolute(exePath) || exePath.endsWith(DELETED_SUFFIX)) return undefined;
+    const version = identityVersionKey(id);
+    const cached = this.cache.get(version);
+    if (cached === undefined) return undefined;
+    // The path now shows this version (the kernel just exec'd it): an older version's
+    // entry goes, as a stat of the path would have found.
+    if (id.nlink > 0 && this.cache.notePath(exePath, version)) this.count('invalidations');
+    this.count('hits');
+    const r = this.deliver(this.outcomeOf(cached, version), { openPath: exePath, label: exePath, trackPath: exePath, kind: 'path' }, true);
+    if (r.error !== undefined) r.errorMessage = `failed to hash executable ${exePath} for PID ${pid}: ${r.error}`;
+    return r;
   }
 
   async hashFile(path: string): Promise<HashResult> {
@@ -203,7 +236,11 @@ class CachedHasher implements Hasher {
     }
     if (exePath === undefined) return this.skip('hash skipped: no executable path');
     if (exePath.endsWith(DELETED_SUFFIX)) return this.skip('hash skipped: executable deleted');
-    const r = await this.hashSource({ openPath: exePath, label: exePath, trackPath: exePath, kind: 'path' });
+    const id = opts?.identity;
+    const r = await this.hashSource({
+      openPath: exePath, label: exePath, trackPath: exePath, kind: 'path',
+      ...(id !== undefined ? { expect: { dev: id.dev, ino: id.ino } } : {}),
+    });
     return r === 'gone' ? this.skip('hash skipped: executable gone') : r;
   }
 
@@ -214,6 +251,9 @@ class CachedHasher implements Hasher {
     } catch (err) {
       if (src.kind === 'process_image') return 'gone';
       return this.deliver(this.countedError(`stat: ${fsErrorText(err, 'stat', src.label)}`, `path:${src.label}`), src, false);
+    }
+    if (!sameFile(st, src.expect)) {
+      return this.deliver(this.countedError(REPLACED, `path:${src.label}`), src, false);
     }
     const version = versionKey(st);
     // An image whose file is already unlinked (nlink 0) must not move the path's history:
@@ -280,6 +320,7 @@ class CachedHasher implements Hasher {
       // The version that counts is the one of the open descriptor: if the path was replaced
       // since the stat, the bytes read belong to this version and are cached under it.
       const st = await handle.stat({ bigint: true });
+      if (!sameFile(st, src.expect)) return this.countedError(REPLACED, version);
       version = versionKey(st);
       const precheck = this.checkFile(st);
       if (precheck !== undefined) {

@@ -10,4 +10,5 @@ export type {
   HasherLogger,
   HasherStats,
   HashProcessOptions,
+  FileIdentity,
 } from './types.js';

@@ -77,6 +77,8 @@ export interface HasherOptions {
   workers?: number;
   /** Files up to this size are hashed on the main thread with async reads, default 64 KiB. */
   inlineMaxBytes?: number;
+  /** A hashing worker thread idle this long is stopped (default 10 s); the next large file starts one again. */
+  workerIdleMs?: number;
   /** Files read at the same time (open descriptors), default workers * 2 + 2. */
   concurrency?: number;
   logger?: HasherLogger;
@@ -90,6 +92,28 @@ export interface HashProcessOptions {
    * while the process is alive.
    */
   mntNs?: number;
+  /**
+   * The executable as the kernel saw it at exec (kernel_tracing records carry it). A cache
+   * hit on it needs no system call; and a file opened by path is hashed only when its
+   * device and inode are these, so a file swapped in after the process is gone is not.
+   */
+  identity?: FileIdentity;
+}
+
+/**
+ * The identity of a file version as the kernel reports it: the same facts, in the same
+ * units, as a stat (see file-version.ts versionKey). dev is st_dev (makedev of major/minor).
+ */
+export interface FileIdentity {
+  dev: number;
+  ino: bigint;
+  size: bigint;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 /** Counters of one hasher, the same values it publishes in `system.process.hasher`. */
@@ -115,6 +139,12 @@ export interface Hasher {
    * and still runs `exePath`, otherwise through `exePath` itself.
    */
   hashProcessExecutable(pid: number, exePath: string | undefined, opts?: HashProcessOptions): Promise<HashResult>;
+  /**
+   * The answer without any system call or wait, when it is known: a cached hash (or cached
+   * failure) of `opts.identity`, or a skip decided by the mount namespace. Undefined when
+   * only hashProcessExecutable can tell.
+   */
+  knownResult?(pid: number, exePath: string | undefined, opts: HashProcessOptions): HashResult | undefined;
   /** Hashes a file by path (absolute paths only), with the same cache and limits. */
   hashFile(path: string): Promise<HashResult>;
   stats(): HasherStats;

@@ -25,7 +25,14 @@ interface QueuedJob {
 interface Slot {
   worker: Worker;
   current: QueuedJob | undefined;
+  idleTimer?: NodeJS.Timeout;
 }
+
+/**
+ * A worker idle this long is stopped: each holds its own V8 heap (megabytes of RSS) and
+ * a fork storm of small executables never needs one (they are hashed inline).
+ */
+export const DEFAULT_WORKER_IDLE_MS = 10_000;
 
 /** A read failure reported by a worker, keeping the errno code for the message. */
 export class WorkerReadError extends Error {
@@ -36,9 +43,9 @@ export class WorkerReadError extends Error {
 }
 
 /**
- * A fixed number of worker threads, started on first use, each hashing one descriptor at a
- * time; further jobs wait in a queue whose length the caller bounds. Idle workers are
- * unref'd so an idle hasher never keeps the process alive.
+ * Up to a fixed number of worker threads, started on first use, each hashing one descriptor
+ * at a time; further jobs wait in a queue whose length the caller bounds. Idle workers are
+ * unref'd so an idle hasher never keeps the process alive, and stopped after `idleMs`.
  */
 export class HashWorkerPool {
   private readonly slots: Slot[] = [];
@@ -49,7 +56,13 @@ export class HashWorkerPool {
   constructor(
     private readonly size: number,
     private readonly setup: WorkerSetup,
+    private readonly idleMs: number = DEFAULT_WORKER_IDLE_MS,
   ) {}
+
+  /** Worker threads running now. */
+  get threads(): number {
+    return this.slots.length;
+  }
 
   run(fd: number, maxBytes: number): Promise<HashedBytes> {
     if (this.closed) return Promise.reject(new Error('hasher closed'));
@@ -77,6 +90,7 @@ export class HashWorkerPool {
       if (slot === undefined && this.slots.length < this.size) slot = this.spawn();
       if (slot === undefined) return;
       const next = this.queue.shift() as QueuedJob;
+      clearTimeout(slot.idleTimer);
       slot.current = next;
       slot.worker.ref();
       slot.worker.postMessage(next.job);
@@ -91,6 +105,7 @@ export class HashWorkerPool {
       if (q === undefined || q.job.id !== reply.id) return;
       slot.current = undefined;
       worker.unref();
+      this.stopWhenIdle(slot);
       if (reply.ok) q.resolve({ hashes: reply.hashes, bytes: reply.bytes });
       else if (reply.tooLargeSize !== undefined) q.reject(new FileTooLargeError(reply.tooLargeSize));
       else q.reject(new WorkerReadError(reply.message, reply.code));
@@ -98,6 +113,7 @@ export class HashWorkerPool {
     });
     // A worker that dies takes only its current job with it; the next job starts a new one.
     const fail = (err: Error): void => {
+      clearTimeout(slot.idleTimer);
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       slot.current?.reject(err);
@@ -108,5 +124,16 @@ export class HashWorkerPool {
     worker.on('exit', (code) => fail(new Error(`hasher worker exited with code ${code}`)));
     this.slots.push(slot);
     return slot;
+  }
+
+  private stopWhenIdle(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      if (slot.current !== undefined || this.closed) return;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 }
