@@ -3,6 +3,9 @@ import { gzip as gzipCb } from 'node:zlib';
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { BulkItem } from './encode.js';
 
+/** No host answered at all (refused, no route, no name): not a reset or a TLS failure, which waiting does not fix. */
+const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|ENOTFOUND|EAI_AGAIN/;
+
 const gzip = promisify(gzipCb);
 
 /** What one `_bulk` request came back with. */
@@ -62,7 +65,10 @@ export async function sendBulk(
       return { kind: 'failed', reason: 'the response is not valid JSON', bytes, readError: true };
     }
     const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    const unreachable = e instanceof errors.ConnectionError || e instanceof errors.NoLivingConnectionsError;
+    // Only a cluster that cannot be reached waits without using up retries; a TLS or
+    // certificate failure is a ConnectionError too, but waiting will not fix it.
+    const unreachable = e instanceof errors.NoLivingConnectionsError ||
+      (e instanceof errors.ConnectionError && UNREACHABLE.test(reason));
     return { kind: 'failed', reason, bytes, readError: false, unreachable };
   }
 
