@@ -20,6 +20,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Set by the loader before load: the kernel's sched_process_exit tracepoint
+ * passes group_dead (the last thread of the group is exiting) as its second
+ * argument. Read-only data, so the verifier prunes the branch that reads it
+ * on kernels whose tracepoint has one argument.
+ */
+const volatile __u32 qf_exit_has_group_dead = 0;
+
+/* MAX_PID_NS_LEVEL: struct pid has numbers[0..level], level at most 32 */
+#define PID_NS_LEVEL_MAX	32
+
 #define HDR_SIZE	((__u32)sizeof(struct qf_wire_event))
 #define OUT_MASK	0x1ffff		/* bounds any data offset */
 #define LEN_MASK	0x1fff		/* bounds one path's length */
@@ -66,6 +77,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } qf_counters SEC(".maps");
+
+/*
+ * Processes whose exit was reported, for kernels without group_dead: two
+ * threads can both find signal->live at 0, and only the first may report.
+ * Duplicates come microseconds to milliseconds apart, so a small LRU table
+ * keyed by the process (pid and start time: never reused together) is enough.
+ */
+struct exit_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} qf_exited SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -115,8 +145,6 @@ static __always_inline void fill_task(struct qf_wire_event *e, struct task_struc
 	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	e->start_ns = BPF_CORE_READ(leader, start_boottime);
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), &t->comm);
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
-		e->flags |= QF_WIRE_F_KTHREAD;
 
 	e->uid = BPF_CORE_READ(c, uid.val);
 	e->gid = BPF_CORE_READ(c, gid.val);
@@ -134,8 +162,15 @@ static __always_inline void fill_task(struct qf_wire_event *e, struct task_struc
 	e->ns_user = BPF_CORE_READ(c, user_ns, ns.inum);
 
 	/* pid as seen in its own namespace, and that namespace's init */
+	/*
+	 * level 32 is legal (32 nested namespaces, reachable by an unprivileged
+	 * user through a user namespace): clamp to the kernel's maximum rather
+	 * than mask, which would turn 32 into 0, the host's.
+	 */
 	level = BPF_CORE_READ(tp, level);
-	e->vpid = pid_nr_at(tp, level & 0x1f, &pns);
+	if (level > PID_NS_LEVEL_MAX)
+		level = PID_NS_LEVEL_MAX;
+	e->vpid = pid_nr_at(tp, BOUNDED(level, 0x3f), &pns);
 	if (pns != NULL) {
 		e->ns_pid = BPF_CORE_READ(pns, ns.inum);
 		reaper = BPF_CORE_READ(pns, child_reaper);
@@ -485,8 +520,9 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	struct file *exe;
 	__u32 off = HDR_SIZE;
 
-	/* a new thread is not a new process */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	/* a new thread is not a new process, nor is a kernel thread (kthreadd's child) */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
+	    (BPF_CORE_READ(child, flags) & PF_KTHREAD))
 		return 0;
 	s = get_scratch();
 	if (s == NULL)
@@ -552,17 +588,40 @@ static __always_inline int on_exec(struct task_struct *t, int old_pid, struct li
 	return 0;
 }
 
-static __always_inline int on_exit(struct task_struct *t)
+/* group_dead: 1 or 0 from the tracepoint, -1 where the kernel does not pass it */
+static __always_inline int on_exit(struct task_struct *t, int group_dead)
 {
 	struct signal_struct *sig = BPF_CORE_READ(t, signal);
 	struct qf_wire_event *e;
 	struct scratch *s;
 	int live = 0;
 
-	/* only the last thread's exit ends the process */
-	bpf_core_read(&live, sizeof(live), &sig->live.counter);
-	if (live != 0)
+	/* kernel threads are not reported as processes: their forks are not either */
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		return 0;
+	/*
+	 * Only the last thread's exit ends the process. The kernel decides that
+	 * once, with atomic_dec_and_test(&signal->live), and passes the answer
+	 * to the tracepoint since 6.16. Reading live afterwards is the fallback:
+	 * two threads exiting together can both read 0, so the first one to
+	 * claim the process in qf_exited reports it.
+	 */
+	if (group_dead >= 0) {
+		if (group_dead == 0)
+			return 0;
+	} else {
+		struct exit_key k = {
+			.pid = BPF_CORE_READ(t, tgid),
+			.start_ns = BPF_CORE_READ(t, group_leader, start_boottime),
+		};
+		__u8 one = 1;
+
+		bpf_core_read(&live, sizeof(live), &sig->live.counter);
+		if (live != 0)
+			return 0;
+		if (bpf_map_update_elem(&qf_exited, &k, &one, BPF_NOEXIST) != 0)
+			return 0;
+	}
 	s = get_scratch();
 	if (s == NULL)
 		return 0;
@@ -588,10 +647,22 @@ int BPF_PROG(qf_exec_btf, struct task_struct *t, int old_pid, struct linux_binpr
 	return on_exec(t, old_pid, bprm);
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(qf_exit_btf, struct task_struct *t)
+/*
+ * The exit programs take the raw context rather than BPF_PROG's named
+ * arguments: the second one exists only on kernels that pass group_dead, and
+ * is read only there.
+ */
+static __always_inline int exit_group_dead(__u64 *ctx)
 {
-	return on_exit(t);
+	if (qf_exit_has_group_dead)
+		return (__u8)ctx[1] != 0;
+	return -1;
+}
+
+SEC("tp_btf/sched_process_exit")
+int qf_exit_btf(__u64 *ctx)
+{
+	return on_exit((struct task_struct *)ctx[0], exit_group_dead(ctx));
 }
 
 SEC("raw_tp/sched_process_fork")
@@ -607,7 +678,7 @@ int BPF_PROG(qf_exec_raw, struct task_struct *t, int old_pid, struct linux_binpr
 }
 
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(qf_exit_raw, struct task_struct *t)
+int qf_exit_raw(__u64 *ctx)
 {
-	return on_exit(t);
+	return on_exit((struct task_struct *)ctx[0], exit_group_dead(ctx));
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostns.h"
 #include "quark_ffi.h"
 #include "aggregate.h"
 #include "backend.h"
@@ -194,7 +195,7 @@ qf_open(const struct qf_options *opts, char *err, size_t errlen)
 		qf_cache_free(&h->cache);
 		goto fail_early;
 	}
-	if (open_backend(h, err, errlen) != 0)
+	if (qf_check_host_pidns(err, errlen) != 0 || open_backend(h, err, errlen) != 0)
 		goto fail;
 
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);

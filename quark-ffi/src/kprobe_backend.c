@@ -42,6 +42,7 @@
 #define MAX_PENDING	512			/* events being joined */
 #define SCRATCH		65536			/* a perf record is at most 64 KiB */
 #define SIGNAL_GROUP_EXIT 0x4u
+#define PF_KTHREAD	0x00200000u
 
 enum { K_FORK = 1, K_EXEC, K_EXIT };
 
@@ -688,17 +689,20 @@ fill_task(struct qf_proc *p, const struct kp_vals *v, int with_exe)
 	fx->pgid = (uint32_t)x[R_PGID];
 	fx->sid = (uint32_t)x[R_SID];
 	fx->start_ns = x[R_START];
-	valid = QF_VALID_CREDS | QF_VALID_CAPS | QF_VALID_TTY;
+	valid = QF_VALID_IDS | QF_VALID_CREDS | QF_VALID_CAPS | QF_VALID_TTY;
 	if (level < KP_PID_LEVELS) {
 		fx->vpid = (uint32_t)x[R_LVL_NR + level];
 		fx->ns_pid = (uint32_t)x[R_LVL_NS + level];
-		valid |= QF_VALID_IDS;
 		if (fx->ns_pid != 0) {
 			fx->pidns_init_start_ns = x[R_LVL_INIT + level];
 			valid |= QF_VALID_PIDNS_INIT;
 		}
 	} else {
-		/* deeper than we read: vpid and the pid namespace are unknown */
+		/*
+		 * Deeper than we read: only vpid and the pid namespace are unknown
+		 * (0, which neither ever is); the ids of the host's namespace stand,
+		 * so the parent link and the record's completeness are kept.
+		 */
 		cut = 1;
 	}
 	fx->uid = (uint32_t)x[R_UID];
@@ -736,7 +740,12 @@ fill_task(struct qf_proc *p, const struct kp_vals *v, int with_exe)
 		fx->exe_nlink = (uint32_t)x[R_EXE_NLINK];
 		fx->exe_dev_major = (uint32_t)x[R_EXE_DEV] >> 20;
 		fx->exe_dev_minor = (uint32_t)x[R_EXE_DEV] & 0xfffff;
-		fx->exe_ctime_ns = (int64_t)x[R_EXE_CT_S] * 1000000000LL + (int64_t)x[R_EXE_CT_NS];
+		/*
+		 * Since multigrain timestamps (6.13) bit 31 of i_ctime_nsec is the
+		 * kernel's "ctime was queried" flag; a real nsec is < 2^30.
+		 */
+		fx->exe_ctime_ns = (int64_t)x[R_EXE_CT_S] * 1000000000LL +
+		    (int64_t)(x[R_EXE_CT_NS] & 0x7fffffffu);
 		fx->exe_mtime_ns = (int64_t)x[R_EXE_MT_S] * 1000000000LL + (int64_t)x[R_EXE_MT_NS];
 		if (v->exe_name.len >= 6 && memcmp(v->exe_name.p, "memfd:", 6) == 0)
 			fx->exec_flags |= QF_EXEC_MEMFD;
@@ -800,6 +809,9 @@ emit(struct kp_state *s, struct kp_pending *pd)
 			return;
 		}
 	}
+	/* a kernel thread is not a process: neither its start nor its end is reported */
+	if (pd->kind != K_EXEC && (v->s[R_FLAGS] & PF_KTHREAD))
+		return;
 	memset(&raw, 0, sizeof(raw));
 	qf_proc_init(&raw.p);
 	switch (pd->kind) {

@@ -1395,6 +1395,8 @@ t_backend_name(struct ctx *c)
 	return T_OK;
 }
 
+#include "cases_lineage.h"
+
 static const struct {
 	const char *name;
 	int (*fn)(struct ctx *);
@@ -1426,6 +1428,7 @@ static const struct {
 	{ "cache_bounded", t_cache_bounded },
 	{ "burst_500", t_burst },
 	{ "stats", t_stats },
+	LINEAGE_CASES
 };
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
