@@ -78,25 +78,6 @@ struct {
 	__type(value, __u64);
 } qf_counters SEC(".maps");
 
-/*
- * Processes whose exit was reported, for kernels without group_dead: two
- * threads can both find signal->live at 0, and only the first may report.
- * Duplicates come microseconds to milliseconds apart, so a small LRU table
- * keyed by the process (pid and start time: never reused together) is enough.
- */
-struct exit_key {
-	__u32 pid;
-	__u32 pad;
-	__u64 start_ns;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct exit_key);
-	__type(value, __u8);
-} qf_exited SEC(".maps");
-
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&qf_counters, &idx);
@@ -603,23 +584,15 @@ static __always_inline int on_exit(struct task_struct *t, int group_dead)
 	 * Only the last thread's exit ends the process. The kernel decides that
 	 * once, with atomic_dec_and_test(&signal->live), and passes the answer
 	 * to the tracepoint since 6.16. Reading live afterwards is the fallback:
-	 * two threads exiting together can both read 0, so the first one to
-	 * claim the process in qf_exited reports it.
+	 * two threads exiting together can both read 0; the aggregator drops
+	 * the second EXIT of one process (same pid and start time).
 	 */
 	if (group_dead >= 0) {
 		if (group_dead == 0)
 			return 0;
 	} else {
-		struct exit_key k = {
-			.pid = BPF_CORE_READ(t, tgid),
-			.start_ns = BPF_CORE_READ(t, group_leader, start_boottime),
-		};
-		__u8 one = 1;
-
 		bpf_core_read(&live, sizeof(live), &sig->live.counter);
 		if (live != 0)
-			return 0;
-		if (bpf_map_update_elem(&qf_exited, &k, &one, BPF_NOEXIST) != 0)
 			return 0;
 	}
 	s = get_scratch();

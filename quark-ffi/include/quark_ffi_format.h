@@ -209,7 +209,8 @@ struct qf_stats {
 	uint64_t forced_flushes;	/* 128 */
 	uint64_t hold_time_ms;		/* 136 */
 	uint64_t snapshot_records;	/* 144 */
-};					/* 152 */
+	uint64_t out_of_order;		/* 152 */
+};					/* 160 */
 
 #ifdef __cplusplus
 #define QF_STATIC_ASSERT static_assert
@@ -221,6 +222,6 @@ QF_STATIC_ASSERT(sizeof(struct qf_record_header) == 16, "record header");
 QF_STATIC_ASSERT(sizeof(struct qf_process_fixed) == 272, "process fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_image_fixed) == 48, "image fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_item_header) == 12, "item header");
-QF_STATIC_ASSERT(sizeof(struct qf_stats) == 152, "stats");
+QF_STATIC_ASSERT(sizeof(struct qf_stats) == 160, "stats");
 
 #endif /* QUARK_FFI_FORMAT_H */

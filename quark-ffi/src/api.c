@@ -239,10 +239,12 @@ refresh_counters(struct qf_handle *h)
 {
 	struct qf_backend_counters c;
 
+	memset(&c, 0, sizeof(c));
 	h->ops->counters(h->bstate, &c);
 	h->st.ring_lost = c.ring_lost;
 	h->st.decode_errors = c.decode_errors;
 	h->st.truncated = c.truncated;
+	h->st.out_of_order = c.out_of_order;
 	h->st.lost = c.ring_lost + c.decode_errors;
 	h->st.cache_entries = h->cache.map.count;
 	h->st.pending = h->agg.nheld + h->agg.nready;

@@ -606,7 +606,14 @@ t_long_path(struct ctx *c)
 	if (i < 0)
 		goto out;
 	r = &c->st.recs[i];
-	if (!r->exe.data || strcmp(r->exe.data, exe) != 0)
+	if (c->backends == QF_BACKEND_KPROBE && r->exe.data && (r->exe.flags & QF_ITEM_F_TRUNCATED) &&
+	    strlen(r->exe.data) < strlen(exe) &&
+	    strcmp(exe + strlen(exe) - strlen(r->exe.data), r->exe.data) == 0)
+		/* a documented kprobe limit (README: fetch-argument nesting on 7.x), not a pass */
+		ret = why(c, T_SKIP, "the kprobe walk on this kernel keeps the deepest %zu of %zu "
+		    "characters (TRUNCATED): fewer nested dereferences allowed",
+		    strlen(r->exe.data), strlen(exe));
+	else if (!r->exe.data || strcmp(r->exe.data, exe) != 0)
 		why(c, T_FAIL, "exe %s, want %s (%zu chars)", STR(r->exe), exe, strlen(exe));
 	else if (!r->cwd.data || strcmp(r->cwd.data, dir) != 0)
 		why(c, T_FAIL, "cwd %s, want %s", STR(r->cwd), dir);
