@@ -54,14 +54,22 @@ const volatile __u32 qf_exit_has_group_dead = 0;
 #define BOUNDED(v, mask) ({ __u64 __bv = (__u64)(v); barrier_var(__bv); __bv & (mask); })
 
 struct scratch {
+	__u64 busy;		/* 1 while a program builds a record in it */
 	char pathbuf[PB_SIZE];
 	char out[OUT_SIZE];
 };
 
-/* Too big for a per-CPU array value: one plain array slot per CPU. */
+/*
+ * Too big for a per-CPU array value: plain array slots, SCRATCH_SLOTS per
+ * CPU. A program keeps its CPU but, on a preemptible kernel (PREEMPT_LAZY,
+ * as Debian's 7.x, or full), not the CPU to itself: another program can run
+ * on it halfway through, so each takes a free slot of its CPU (compare and
+ * swap) instead of the CPU's one buffer, which the other would overwrite.
+ */
+#define SCRATCH_SLOTS	2
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);		/* set to the CPU count at load */
+	__uint(max_entries, 1);		/* set to CPUs x SCRATCH_SLOTS at load */
 	__type(key, __u32);
 	__type(value, struct scratch);
 } qf_scratch SEC(".maps");
@@ -86,11 +94,32 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
+static __always_inline struct scratch *take_slot(__u32 k)
+{
+	struct scratch *s = bpf_map_lookup_elem(&qf_scratch, &k);
+
+	if (s != NULL && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+		return s;
+	return NULL;
+}
+
+/* A free buffer of this CPU, or NULL (the event is counted as lost). */
 static __always_inline struct scratch *get_scratch(void)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 k = bpf_get_smp_processor_id() * SCRATCH_SLOTS;
+	struct scratch *s;
 
-	return bpf_map_lookup_elem(&qf_scratch, &cpu);
+	s = take_slot(k);
+	if (s == NULL)
+		s = take_slot(k + 1);
+	if (s == NULL)
+		count(QF_CNT_RING_LOST);
+	return s;
+}
+
+static __always_inline void put_scratch(struct scratch *s)
+{
+	s->busy = 0;
 }
 
 static __always_inline __u32 pid_nr_at(struct pid *p, unsigned int level,
@@ -523,6 +552,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	emit_cwd(s, e, &off, child);
 	emit_cgroup(s, e, &off, child);
 	submit(s, off);
+	put_scratch(s);
 	return 0;
 }
 
@@ -566,6 +596,7 @@ static __always_inline int on_exec(struct task_struct *t, int old_pid, struct li
 	emit_cwd(s, e, &off, t);
 	emit_cgroup(s, e, &off, t);
 	submit(s, off);
+	put_scratch(s);
 	return 0;
 }
 
@@ -605,6 +636,7 @@ static __always_inline int on_exit(struct task_struct *t, int group_dead)
 	else
 		e->exit_status = BPF_CORE_READ(t, exit_code);
 	submit(s, HDR_SIZE);
+	put_scratch(s);
 	return 0;
 }
 

@@ -210,7 +210,8 @@ struct qf_stats {
 	uint64_t hold_time_ms;		/* 136 */
 	uint64_t snapshot_records;	/* 144 */
 	uint64_t out_of_order;		/* 152 */
-};					/* 160 */
+	uint64_t kernel_skipped;	/* 160 */
+};					/* 168 */
 
 #ifdef __cplusplus
 #define QF_STATIC_ASSERT static_assert
@@ -222,6 +223,6 @@ QF_STATIC_ASSERT(sizeof(struct qf_record_header) == 16, "record header");
 QF_STATIC_ASSERT(sizeof(struct qf_process_fixed) == 272, "process fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_image_fixed) == 48, "image fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_item_header) == 12, "item header");
-QF_STATIC_ASSERT(sizeof(struct qf_stats) == 160, "stats");
+QF_STATIC_ASSERT(sizeof(struct qf_stats) == 168, "stats");
 
 #endif /* QUARK_FFI_FORMAT_H */

@@ -245,7 +245,8 @@ refresh_counters(struct qf_handle *h)
 	h->st.decode_errors = c.decode_errors;
 	h->st.truncated = c.truncated;
 	h->st.out_of_order = c.out_of_order;
-	h->st.lost = c.ring_lost + c.decode_errors;
+	h->st.kernel_skipped = c.kernel_skipped;
+	h->st.lost = c.ring_lost + c.decode_errors + c.kernel_skipped;
 	h->st.cache_entries = h->cache.map.count;
 	h->st.pending = h->agg.nheld + h->agg.nready;
 	h->st.hold_time_ms = qf_agg_target_hold(&h->agg) / 1000000;

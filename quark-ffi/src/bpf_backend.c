@@ -391,7 +391,8 @@ try_load(struct bpf_state *s, const struct qf_options *o, int btf, char *why, si
 	}
 	set_autoload(s->skel, btf);
 	s->skel->rodata->qf_exit_has_group_dead = (uint32_t)s->exit_group_dead;
-	bpf_map__set_max_entries(s->skel->maps.qf_scratch, (uint32_t)s->ncpus);
+	/* SCRATCH_SLOTS (bpf/process.bpf.c) per CPU */
+	bpf_map__set_max_entries(s->skel->maps.qf_scratch, (uint32_t)s->ncpus * 2);
 	bpf_map__set_max_entries(s->skel->maps.qf_ring, ring_size(o->ring_bytes));
 	r = qf_process__load(s->skel);
 	if (r != 0) {
@@ -498,6 +499,34 @@ bpf_drain(void *state, int max)
 	return s->handed;
 }
 
+/*
+ * Runs the kernel skipped: a program is not re-entered on a CPU where it is
+ * already running, and on a preemptible kernel (PREEMPT_LAZY, full) a second
+ * exit on a CPU whose exit program was preempted halfway is not traced at
+ * all. The kernel counts those per program (recursion_misses, 5.12+).
+ */
+static uint64_t
+recursion_misses(struct bpf_state *s)
+{
+	struct bpf_program *progs[] = {
+		s->skel->progs.qf_fork_btf, s->skel->progs.qf_exec_btf, s->skel->progs.qf_exit_btf,
+		s->skel->progs.qf_fork_raw, s->skel->progs.qf_exec_raw, s->skel->progs.qf_exit_raw,
+	};
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 static void
 bpf_counters(void *state, struct qf_backend_counters *c)
 {
@@ -521,6 +550,7 @@ bpf_counters(void *state, struct qf_backend_counters *c)
 	}
 	free(percpu);
 	c->ring_lost = tot[QF_CNT_RING_LOST];
+	c->kernel_skipped = recursion_misses(s);
 	c->truncated = tot[QF_CNT_TRUNCATED] + tot[QF_CNT_ARGV_FAULT];
 }
 

@@ -249,6 +249,8 @@ t_mt_exit_simultaneous(struct ctx *c)
 	pid_t pids[MT_PROCS];
 	int k, n;
 
+	if (c->under_valgrind)
+		return why(c, T_SKIP, "valgrind does not run clone(CLONE_VM) without CLONE_THREAD");
 	for (k = 0; k < MT_PROCS; k++) {
 		pids[k] = fork();
 		if (pids[k] == 0)

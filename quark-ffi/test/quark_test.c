@@ -137,6 +137,24 @@ run_and_find(struct ctx *c, char *const argv[], int *status)
 
 /* ---- the cases ------------------------------------------------------- */
 
+/*
+ * Losses that are all probe runs the kernel skipped (a preemptible kernel
+ * re-entered a program on one CPU: kernel_skipped) are counted, not a bug
+ * of ours: a case that lost only those, and no more processes than that,
+ * skips with the count instead of failing.
+ */
+static int
+only_kernel_skips(struct ctx *c, const struct qf_stats *s, int missing)
+{
+	if ((missing == 0 && s->lost == 0) || s->lost != s->kernel_skipped ||
+	    (uint64_t)missing > s->kernel_skipped)
+		return 0;
+	why(c, T_SKIP, "%d processes missing, %llu events lost: all probe runs the kernel skipped "
+	    "(kernel_skipped; a program re-entered on a preemptible kernel), counted in lost",
+	    missing, (unsigned long long)s->lost);
+	return 1;
+}
+
 static int
 t_snapshot_self(struct ctx *c)
 {
@@ -1127,7 +1145,9 @@ t_pressure(struct ctx *c)
 	printf("# pressure: max_pending %d, %d processes, %llu records forced out early, "
 	    "%llu aggregations, lost %llu\n", MAXP, N, (unsigned long long)s.forced_flushes,
 	    (unsigned long long)s.aggregations, (unsigned long long)s.lost);
-	if (missing > 0)
+	if (only_kernel_skips(c, &s, missing))
+		ret = T_SKIP;
+	else if (missing > 0)
 		why(c, T_FAIL, "%d of %d processes without an EXIT record", missing, N);
 	else if (s.forced_flushes == 0)
 		why(c, T_FAIL, "the held-record bound of %d never pushed a record out", MAXP);
@@ -1212,6 +1232,8 @@ t_burst(struct ctx *c)
 	printf("# burst: %d processes spawned in %.3f s (%.0f/s), %zu records received, "
 	    "%d found, %d fully aggregated, lost %llu\n", N, t1 - t0, N / (t1 - t0),
 	    c->st.n - before, N - missing, merged, (unsigned long long)s.lost);
+	if (only_kernel_skips(c, &s, missing))
+		return T_SKIP;
 	CHECK(missing == 0, "%d of %d processes not reported", missing, N);
 	CHECK(s.lost == 0, "lost %llu", (unsigned long long)s.lost);
 	return T_OK;
@@ -1243,6 +1265,8 @@ t_stats(struct ctx *c)
 	CHECK(s.insertions > 0 && s.aggregations > 0 && s.non_aggregations > 0 && s.raw_events > 0,
 	    "counters did not move");
 	CHECK(s.snapshot_records > 0, "no snapshot records counted");
+	if (only_kernel_skips(c, &s, 0))
+		return T_SKIP;
 	CHECK(s.lost == 0 && s.ring_lost == 0 && s.decode_errors == 0, "lost %llu",
 	    (unsigned long long)s.lost);
 	CHECK(c->st.lost == 0, "batches reported %llu lost", (unsigned long long)c->st.lost);
