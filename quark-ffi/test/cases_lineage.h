@@ -62,15 +62,65 @@ lin_reap(struct ctx *c, pid_t pid)
 	}
 }
 
-/* Records of pid carrying EXIT. */
+/*
+ * pids are reused within seconds on a busy host (pid_max 32768), so a
+ * process is its pid and its start: records of an older life started
+ * before the case did, and a later life starts after ours.
+ */
+struct life {
+	uint32_t pid;
+	uint64_t after;		/* boot ns when the case began */
+};
+
+static uint64_t
+boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int
-exits_of(struct ctx *c, uint32_t pid)
+pred_exit_life(const struct trec *r, const void *arg)
+{
+	const struct life *l = arg;
+
+	return r->fx.pid == l->pid && r->fx.start_ns >= l->after && (r->fx.h.flags & QF_REC_EXIT);
+}
+
+/* The EXIT record of pid's life that began after `after`, waiting for it. */
+static long
+wait_exit_life(struct ctx *c, pid_t pid, uint64_t after)
+{
+	struct life l = { (uint32_t)pid, after };
+
+	return twait(c->h, &c->st, pred_exit_life, &l, WAIT_MS, c->why, WHY_LEN);
+}
+
+/* Records of pid, started at start (one life), carrying all of flags. */
+static int
+records_of_life(struct ctx *c, uint32_t pid, uint64_t start, uint32_t flags)
 {
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < c->st.n; i++)
-		n += c->st.recs[i].fx.pid == pid && (c->st.recs[i].fx.h.flags & QF_REC_EXIT);
+		n += c->st.recs[i].fx.pid == pid && c->st.recs[i].fx.start_ns == start &&
+		    (c->st.recs[i].fx.h.flags & flags) == flags;
+	return n;
+}
+
+/* EXIT records of pid from lives that began after `after`. */
+static int
+exits_after(struct ctx *c, uint32_t pid, uint64_t after)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < c->st.n; i++)
+		n += c->st.recs[i].fx.pid == pid && c->st.recs[i].fx.start_ns >= after &&
+		    (c->st.recs[i].fx.h.flags & QF_REC_EXIT);
 	return n;
 }
 
@@ -145,7 +195,8 @@ t_mt_exit_leader_first(struct ctx *c)
 {
 	struct trec *r;
 	pid_t pid, tid = 0;
-	int fds[2], status;
+	int fds[2], status, n;
+	uint64_t t0 = boot_ns();
 	long i;
 
 	if (pipe(fds) == -1)
@@ -167,13 +218,13 @@ t_mt_exit_leader_first(struct ctx *c)
 		tid = 0;
 	close(fds[0]);
 	status = lin_reap(c, pid);
-	i = wait_exit(c, pid);
+	i = wait_exit_life(c, pid, t0);
 	if (i < 0)
 		return T_FAIL;
 	lin_settle(c, 1500);
 	r = &c->st.recs[i];
-	CHECK(exits_of(c, (uint32_t)pid) == 1, "%d EXIT records for the process, want 1",
-	    exits_of(c, (uint32_t)pid));
+	n = records_of_life(c, (uint32_t)pid, r->fx.start_ns, QF_REC_EXIT);
+	CHECK(n == 1, "%d EXIT records for the process, want 1", n);
 	CHECK(tid != 0 && tid != pid, "thread id %d", tid);
 	CHECK(r->fx.tid == (uint32_t)tid, "EXIT from tid %u, want the last thread %d", r->fx.tid, tid);
 	CHECK(r->fx.exit_status == (uint32_t)status && r->fx.exit_code == 5,
@@ -247,6 +298,8 @@ static int
 t_mt_exit_simultaneous(struct ctx *c)
 {
 	pid_t pids[MT_PROCS];
+	uint64_t t0 = boot_ns();
+	long i;
 	int k, n;
 
 	if (c->under_valgrind)
@@ -262,11 +315,14 @@ t_mt_exit_simultaneous(struct ctx *c)
 		if (lin_reap(c, pids[k]) != 0)
 			return why(c, T_FAIL, "process %d failed to start its threads", pids[k]);
 	for (k = 0; k < MT_PROCS; k++)
-		if (wait_exit(c, pids[k]) < 0)
+		if (wait_exit_life(c, pids[k], t0) < 0)
 			return T_FAIL;
 	lin_settle(c, 1500);
 	for (k = 0; k < MT_PROCS; k++) {
-		n = exits_of(c, (uint32_t)pids[k]);
+		i = wait_exit_life(c, pids[k], t0);
+		if (i < 0)
+			return T_FAIL;
+		n = records_of_life(c, (uint32_t)pids[k], c->st.recs[i].fx.start_ns, QF_REC_EXIT);
 		CHECK(n == 1, "process %d (%s) has %d EXIT records, want 1", pids[k],
 		    k % 2 == 0 ? "threads' own exits" : "exit_group", n);
 	}
@@ -277,8 +333,9 @@ t_mt_exit_simultaneous(struct ctx *c)
 static int
 t_mt_thread_exit_only(struct ctx *c)
 {
-	int go[2], fds[2];
+	int go[2], fds[2], n;
 	pid_t pid, tid = 0;
+	uint64_t t0 = boot_ns();
 	char b = 0;
 	long i;
 
@@ -304,17 +361,18 @@ t_mt_thread_exit_only(struct ctx *c)
 		tid = 0;
 	close(fds[0]);
 	lin_settle(c, 1500);
-	CHECK(exits_of(c, (uint32_t)pid) == 0, "an EXIT record for %d while it still runs (thread %d "
+	CHECK(exits_after(c, (uint32_t)pid, t0) == 0, "an EXIT record for %d while it still runs (thread %d "
 	    "exited)", pid, tid);
 	if (write(go[1], &b, 1) != 1)
 		return why(c, T_FAIL, "write: %s", strerror(errno));
 	close(go[1]);
 	lin_reap(c, pid);
-	i = wait_exit(c, pid);
+	i = wait_exit_life(c, pid, t0);
 	if (i < 0)
 		return T_FAIL;
 	lin_settle(c, 1200);
-	CHECK(exits_of(c, (uint32_t)pid) == 1, "%d EXIT records, want 1", exits_of(c, (uint32_t)pid));
+	n = records_of_life(c, (uint32_t)pid, c->st.recs[i].fx.start_ns, QF_REC_EXIT);
+	CHECK(n == 1, "%d EXIT records, want 1", n);
 	CHECK(c->st.recs[i].fx.tid == (uint32_t)pid, "EXIT from tid %u, want the leader %d",
 	    c->st.recs[i].fx.tid, pid);
 	return T_OK;
@@ -343,8 +401,8 @@ check_forked(struct ctx *c, const char *marker, uint32_t want_ppid, const char *
 	    "previous: %u images, first flags %#x exe %s, want the fork image of %s", r->nprev,
 	    r->nprev ? r->prev[0].flags : 0, r->nprev ? STR(r->prev[0].exe) : "-",
 	    want_prev_exe ? want_prev_exe : "(any)");
-	CHECK(count_of(&c->st, (pid_t)r->fx.pid) == 1, "%d records for the pid, want 1",
-	    count_of(&c->st, (pid_t)r->fx.pid));
+	CHECK(records_of_life(c, r->fx.pid, r->fx.start_ns, 0) == 1, "%d records for the process, "
+	    "want 1", records_of_life(c, r->fx.pid, r->fx.start_ns, 0));
 	return T_OK;
 }
 
@@ -505,6 +563,7 @@ static int
 t_setuid_setsid_no_exec(struct ctx *c)
 {
 	struct trec *r;
+	uint64_t t0 = boot_ns();
 	pid_t pid;
 	long i;
 
@@ -517,7 +576,7 @@ t_setuid_setsid_no_exec(struct ctx *c)
 	}
 	if (treap(pid) != 0)
 		return why(c, T_FAIL, "setsid/setresuid failed in the child");
-	i = wait_exit(c, pid);
+	i = wait_exit_life(c, pid, t0);
 	if (i < 0)
 		return T_FAIL;
 	r = &c->st.recs[i];
