@@ -20,6 +20,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Set by the loader before load: the kernel's sched_process_exit tracepoint
+ * passes group_dead (the last thread of the group is exiting) as its second
+ * argument. Read-only data, so the verifier prunes the branch that reads it
+ * on kernels whose tracepoint has one argument.
+ */
+const volatile __u32 qf_exit_has_group_dead = 0;
+
+/* MAX_PID_NS_LEVEL: struct pid has numbers[0..level], level at most 32 */
+#define PID_NS_LEVEL_MAX	32
+
 #define HDR_SIZE	((__u32)sizeof(struct qf_wire_event))
 #define OUT_MASK	0x1ffff		/* bounds any data offset */
 #define LEN_MASK	0x1fff		/* bounds one path's length */
@@ -43,14 +54,22 @@ char LICENSE[] SEC("license") = "GPL";
 #define BOUNDED(v, mask) ({ __u64 __bv = (__u64)(v); barrier_var(__bv); __bv & (mask); })
 
 struct scratch {
+	__u64 busy;		/* 1 while a program builds a record in it */
 	char pathbuf[PB_SIZE];
 	char out[OUT_SIZE];
 };
 
-/* Too big for a per-CPU array value: one plain array slot per CPU. */
+/*
+ * Too big for a per-CPU array value: plain array slots, SCRATCH_SLOTS per
+ * CPU. A program keeps its CPU but, on a preemptible kernel (PREEMPT_LAZY,
+ * as Debian's 7.x, or full), not the CPU to itself: another program can run
+ * on it halfway through, so each takes a free slot of its CPU (compare and
+ * swap) instead of the CPU's one buffer, which the other would overwrite.
+ */
+#define SCRATCH_SLOTS	2
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);		/* set to the CPU count at load */
+	__uint(max_entries, 1);		/* set to CPUs x SCRATCH_SLOTS at load */
 	__type(key, __u32);
 	__type(value, struct scratch);
 } qf_scratch SEC(".maps");
@@ -75,11 +94,32 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
+static __always_inline struct scratch *take_slot(__u32 k)
+{
+	struct scratch *s = bpf_map_lookup_elem(&qf_scratch, &k);
+
+	if (s != NULL && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+		return s;
+	return NULL;
+}
+
+/* A free buffer of this CPU, or NULL (the event is counted as lost). */
 static __always_inline struct scratch *get_scratch(void)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 k = bpf_get_smp_processor_id() * SCRATCH_SLOTS;
+	struct scratch *s;
 
-	return bpf_map_lookup_elem(&qf_scratch, &cpu);
+	s = take_slot(k);
+	if (s == NULL)
+		s = take_slot(k + 1);
+	if (s == NULL)
+		count(QF_CNT_RING_LOST);
+	return s;
+}
+
+static __always_inline void put_scratch(struct scratch *s)
+{
+	s->busy = 0;
 }
 
 static __always_inline __u32 pid_nr_at(struct pid *p, unsigned int level,
@@ -115,8 +155,6 @@ static __always_inline void fill_task(struct qf_wire_event *e, struct task_struc
 	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	e->start_ns = BPF_CORE_READ(leader, start_boottime);
 	bpf_probe_read_kernel(e->comm, sizeof(e->comm), &t->comm);
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
-		e->flags |= QF_WIRE_F_KTHREAD;
 
 	e->uid = BPF_CORE_READ(c, uid.val);
 	e->gid = BPF_CORE_READ(c, gid.val);
@@ -134,8 +172,15 @@ static __always_inline void fill_task(struct qf_wire_event *e, struct task_struc
 	e->ns_user = BPF_CORE_READ(c, user_ns, ns.inum);
 
 	/* pid as seen in its own namespace, and that namespace's init */
+	/*
+	 * level 32 is legal (32 nested namespaces, reachable by an unprivileged
+	 * user through a user namespace): clamp to the kernel's maximum rather
+	 * than mask, which would turn 32 into 0, the host's.
+	 */
 	level = BPF_CORE_READ(tp, level);
-	e->vpid = pid_nr_at(tp, level & 0x1f, &pns);
+	if (level > PID_NS_LEVEL_MAX)
+		level = PID_NS_LEVEL_MAX;
+	e->vpid = pid_nr_at(tp, BOUNDED(level, 0x3f), &pns);
 	if (pns != NULL) {
 		e->ns_pid = BPF_CORE_READ(pns, ns.inum);
 		reaper = BPF_CORE_READ(pns, child_reaper);
@@ -485,8 +530,9 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	struct file *exe;
 	__u32 off = HDR_SIZE;
 
-	/* a new thread is not a new process */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	/* a new thread is not a new process, nor is a kernel thread (kthreadd's child) */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
+	    (BPF_CORE_READ(child, flags) & PF_KTHREAD))
 		return 0;
 	s = get_scratch();
 	if (s == NULL)
@@ -506,6 +552,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	emit_cwd(s, e, &off, child);
 	emit_cgroup(s, e, &off, child);
 	submit(s, off);
+	put_scratch(s);
 	return 0;
 }
 
@@ -549,20 +596,36 @@ static __always_inline int on_exec(struct task_struct *t, int old_pid, struct li
 	emit_cwd(s, e, &off, t);
 	emit_cgroup(s, e, &off, t);
 	submit(s, off);
+	put_scratch(s);
 	return 0;
 }
 
-static __always_inline int on_exit(struct task_struct *t)
+/* group_dead: 1 or 0 from the tracepoint, -1 where the kernel does not pass it */
+static __always_inline int on_exit(struct task_struct *t, int group_dead)
 {
 	struct signal_struct *sig = BPF_CORE_READ(t, signal);
 	struct qf_wire_event *e;
 	struct scratch *s;
 	int live = 0;
 
-	/* only the last thread's exit ends the process */
-	bpf_core_read(&live, sizeof(live), &sig->live.counter);
-	if (live != 0)
+	/* kernel threads are not reported as processes: their forks are not either */
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		return 0;
+	/*
+	 * Only the last thread's exit ends the process. The kernel decides that
+	 * once, with atomic_dec_and_test(&signal->live), and passes the answer
+	 * to the tracepoint since 6.16. Reading live afterwards is the fallback:
+	 * two threads exiting together can both read 0; the aggregator drops
+	 * the second EXIT of one process (same pid and start time).
+	 */
+	if (group_dead >= 0) {
+		if (group_dead == 0)
+			return 0;
+	} else {
+		bpf_core_read(&live, sizeof(live), &sig->live.counter);
+		if (live != 0)
+			return 0;
+	}
 	s = get_scratch();
 	if (s == NULL)
 		return 0;
@@ -573,6 +636,7 @@ static __always_inline int on_exit(struct task_struct *t)
 	else
 		e->exit_status = BPF_CORE_READ(t, exit_code);
 	submit(s, HDR_SIZE);
+	put_scratch(s);
 	return 0;
 }
 
@@ -588,10 +652,22 @@ int BPF_PROG(qf_exec_btf, struct task_struct *t, int old_pid, struct linux_binpr
 	return on_exec(t, old_pid, bprm);
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(qf_exit_btf, struct task_struct *t)
+/*
+ * The exit programs take the raw context rather than BPF_PROG's named
+ * arguments: the second one exists only on kernels that pass group_dead, and
+ * is read only there.
+ */
+static __always_inline int exit_group_dead(__u64 *ctx)
 {
-	return on_exit(t);
+	if (qf_exit_has_group_dead)
+		return (__u8)ctx[1] != 0;
+	return -1;
+}
+
+SEC("tp_btf/sched_process_exit")
+int qf_exit_btf(__u64 *ctx)
+{
+	return on_exit((struct task_struct *)ctx[0], exit_group_dead(ctx));
 }
 
 SEC("raw_tp/sched_process_fork")
@@ -607,7 +683,7 @@ int BPF_PROG(qf_exec_raw, struct task_struct *t, int old_pid, struct linux_binpr
 }
 
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(qf_exit_raw, struct task_struct *t)
+int qf_exit_raw(__u64 *ctx)
 {
-	return on_exit(t);
+	return on_exit((struct task_struct *)ctx[0], exit_group_dead(ctx));
 }

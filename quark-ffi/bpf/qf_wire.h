@@ -31,7 +31,6 @@
 #define QF_WIRE_F_MEMFD		0x0200
 #define QF_WIRE_F_HAS_NS	0x0400
 #define QF_WIRE_F_HAS_CGROUP	0x0800
-#define QF_WIRE_F_KTHREAD	0x1000
 
 /* data limits the probes enforce */
 #define QF_WIRE_ARGV_MAX	65536

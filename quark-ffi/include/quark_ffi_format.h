@@ -214,7 +214,9 @@ struct qf_stats {
 	uint64_t pid_reuses;		/* 160 */
 	uint64_t cache_bytes;		/* 168 */
 	uint64_t pending_bytes;		/* 176 */
-};					/* 184 */
+	uint64_t out_of_order;		/* 184 */
+	uint64_t kernel_skipped;	/* 192 */
+};					/* 200 */
 
 #ifdef __cplusplus
 #define QF_STATIC_ASSERT static_assert
@@ -226,6 +228,6 @@ QF_STATIC_ASSERT(sizeof(struct qf_record_header) == 16, "record header");
 QF_STATIC_ASSERT(sizeof(struct qf_process_fixed) == 272, "process fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_image_fixed) == 48, "image fixed");
 QF_STATIC_ASSERT(sizeof(struct qf_item_header) == 12, "item header");
-QF_STATIC_ASSERT(sizeof(struct qf_stats) == 184, "stats");
+QF_STATIC_ASSERT(sizeof(struct qf_stats) == 200, "stats");
 
 #endif /* QUARK_FFI_FORMAT_H */

@@ -245,6 +245,10 @@ merge_exit(struct qf_proc *dst, const struct qf_proc *src)
 	if (!(dst->fx.h.valid & QF_VALID_IDS) && (src->fx.h.valid & QF_VALID_IDS)) {
 		tmp.fx.h.valid = QF_VALID_IDS;
 		qf_proc_merge(dst, &tmp);
+	} else if (src->fx.h.valid & QF_VALID_IDS) {
+		/* setsid()/setpgid() need no exec: the exit knows the newest (ppid stays) */
+		dst->fx.pgid = src->fx.pgid;
+		dst->fx.sid = src->fx.sid;
 	}
 	if (dst->comm == NULL && src->comm != NULL)
 		qf_blob_set(&dst->comm, src->comm);

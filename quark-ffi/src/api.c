@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostns.h"
 #include "quark_ffi.h"
 #include "aggregate.h"
 #include "backend.h"
@@ -228,7 +229,7 @@ qf_open(const struct qf_options *opts, char *err, size_t errlen)
 		qf_cache_free(&h->cache);
 		goto fail_early;
 	}
-	if (open_backend(h, err, errlen) != 0)
+	if (qf_check_host_pidns(err, errlen) != 0 || open_backend(h, err, errlen) != 0)
 		goto fail;
 
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -273,11 +274,14 @@ refresh_counters(struct qf_handle *h)
 {
 	struct qf_backend_counters c;
 
+	memset(&c, 0, sizeof(c));
 	h->ops->counters(h->bstate, &c);
 	h->st.ring_lost = c.ring_lost;
 	h->st.decode_errors = c.decode_errors;
 	h->st.truncated = c.truncated;
-	h->st.lost = c.ring_lost + c.decode_errors;
+	h->st.out_of_order = c.out_of_order;
+	h->st.kernel_skipped = c.kernel_skipped;
+	h->st.lost = c.ring_lost + c.decode_errors + c.kernel_skipped;
 	h->st.cache_entries = h->cache.map.count;
 	h->st.pending = h->agg.nheld + h->agg.nready;
 	h->st.pending_bytes = h->agg.bytes;

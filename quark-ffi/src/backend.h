@@ -26,6 +26,8 @@ struct qf_backend_counters {
 	uint64_t ring_lost;	/* the kernel side could not hand an event over */
 	uint64_t truncated;	/* events with something cut short */
 	uint64_t decode_errors;	/* events the backend could not decode */
+	uint64_t out_of_order;	/* samples read after newer ones were handed on */
+	uint64_t kernel_skipped;	/* probe runs the kernel skipped (a program re-entered) */
 };
 
 struct qf_backend_ops {

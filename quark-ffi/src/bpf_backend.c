@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "backend.h"
@@ -33,6 +34,7 @@ struct bpf_state {
 	int handed;
 	uint64_t decode_errors;
 	int ncpus;
+	int exit_group_dead;	/* the exit tracepoint passes group_dead */
 };
 
 /*
@@ -345,6 +347,33 @@ ring_size(uint32_t want)
 	return n;
 }
 
+/*
+ * Whether sched_process_exit passes group_dead (since 6.16): its BTF type
+ * btf_trace_sched_process_exit is a pointer to a function taking
+ * (void *, struct task_struct *, bool). Without BTF the answer is no, and the
+ * probe falls back to reading signal->live.
+ */
+static int
+exit_tp_has_group_dead(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, has = 0;
+
+	if (btf == NULL)
+		return 0;
+	id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, (uint32_t)id);
+		t = t ? btf__type_by_id(btf, t->type) : NULL;
+		if (t != NULL && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		has = t != NULL && btf_is_func_proto(t) && btf_vlen(t) >= 3;
+	}
+	btf__free(btf);
+	return has;
+}
+
 /* One attempt with one program flavour. */
 static int
 try_load(struct bpf_state *s, const struct qf_options *o, int btf, char *why, size_t whylen)
@@ -361,7 +390,9 @@ try_load(struct bpf_state *s, const struct qf_options *o, int btf, char *why, si
 		return r;
 	}
 	set_autoload(s->skel, btf);
-	bpf_map__set_max_entries(s->skel->maps.qf_scratch, (uint32_t)s->ncpus);
+	s->skel->rodata->qf_exit_has_group_dead = (uint32_t)s->exit_group_dead;
+	/* SCRATCH_SLOTS (bpf/process.bpf.c) per CPU */
+	bpf_map__set_max_entries(s->skel->maps.qf_scratch, (uint32_t)s->ncpus * 2);
 	bpf_map__set_max_entries(s->skel->maps.qf_ring, ring_size(o->ring_bytes));
 	r = qf_process__load(s->skel);
 	if (r != 0) {
@@ -420,6 +451,10 @@ bpf_open(const struct qf_options *o, qf_raw_sink sink, void *sink_ctx, void **st
 		return -EINVAL;
 	}
 	old_print = libbpf_set_print(libbpf_print);
+	s->exit_group_dead = exit_tp_has_group_dead();
+	if (getenv("QF_DEBUG") != NULL)
+		fprintf(stderr, "quark-ffi: last-thread exit from %s\n",
+		    s->exit_group_dead ? "the tracepoint's group_dead" : "signal->live");
 	if (try_btf)
 		r = try_load(s, o, 1, why_btf, sizeof(why_btf));
 	if (r != 0 && try_raw)
@@ -464,6 +499,34 @@ bpf_drain(void *state, int max)
 	return s->handed;
 }
 
+/*
+ * Runs the kernel skipped: a program is not re-entered on a CPU where it is
+ * already running, and on a preemptible kernel (PREEMPT_LAZY, full) a second
+ * exit on a CPU whose exit program was preempted halfway is not traced at
+ * all. The kernel counts those per program (recursion_misses, 5.12+).
+ */
+static uint64_t
+recursion_misses(struct bpf_state *s)
+{
+	struct bpf_program *progs[] = {
+		s->skel->progs.qf_fork_btf, s->skel->progs.qf_exec_btf, s->skel->progs.qf_exit_btf,
+		s->skel->progs.qf_fork_raw, s->skel->progs.qf_exec_raw, s->skel->progs.qf_exit_raw,
+	};
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 static void
 bpf_counters(void *state, struct qf_backend_counters *c)
 {
@@ -487,6 +550,7 @@ bpf_counters(void *state, struct qf_backend_counters *c)
 	}
 	free(percpu);
 	c->ring_lost = tot[QF_CNT_RING_LOST];
+	c->kernel_skipped = recursion_misses(s);
 	c->truncated = tot[QF_CNT_TRUNCATED] + tot[QF_CNT_ARGV_FAULT];
 }
 

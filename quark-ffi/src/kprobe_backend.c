@@ -35,13 +35,14 @@
 #include "kprobe_perf.h"
 #include "kprobe_tracefs.h"
 
-#define SETTLE_NS	(60ull * 1000 * 1000)	/* see above */
+#define SETTLE_NS	(60ull * 1000 * 1000)	/* see above; QF_KPROBE_SETTLE_MS */
 #define TICK_NS		(50ull * 1000 * 1000)	/* drain at least this often */
 #define STALE_NS	(5ull * 1000 * 1000 * 1000)	/* give up joining parts after */
 #define MAX_BUF		(256u * 1024u)		/* samples held for sorting */
 #define MAX_PENDING	512			/* events being joined */
 #define SCRATCH		65536			/* a perf record is at most 64 KiB */
 #define SIGNAL_GROUP_EXIT 0x4u
+#define PF_KTHREAD	0x00200000u
 
 enum { K_FORK = 1, K_EXEC, K_EXIT };
 
@@ -78,6 +79,9 @@ struct kp_state {
 	uint64_t seq_ctr;
 	struct kp_pending pend[MAX_PENDING];
 	uint64_t ring_lost, truncated, decode_errors;
+	uint64_t settle_ns;	/* how long samples wait for older ones of other CPUs */
+	uint64_t released;	/* time of the newest sample handed on */
+	uint64_t out_of_order;	/* samples older than that when read: they missed the window */
 	uint8_t *scratch;
 	uint64_t boot_off;	/* added to sample times (monotonic) */
 	struct kp_vals vals;
@@ -172,6 +176,37 @@ remove_stale(struct kp_state *s)
 }
 
 /* ---- setup ------------------------------------------------------------ */
+
+/*
+ * The deepest dereference chain this kernel takes in a fetch argument:
+ * defines (and removes at once) a probe with ever shorter chains. The
+ * walks are then built to fit. -errno when not even one level is taken.
+ */
+static int
+measure_max_deref(struct kp_state *s, char *err, size_t errlen)
+{
+	char line[512], event[64], why[384] = "";
+	int n, r = -EINVAL;
+
+	snprintf(event, sizeof(event), "qf_%d_%u_depth", (int)getpid(), s->seq);
+	for (n = KP_MAX_DEREF; n >= 4; n--) {
+		r = kp_defs_deref_line(n, s->group, event, line, sizeof(line));
+		if (r != 0)
+			break;
+		r = kp_tracefs_add(&s->tfs, line, why, sizeof(why));
+		if (r == 0) {
+			kp_tracefs_del(&s->tfs, s->group, event);
+			kp_defs_set_max_deref(n);
+			if (getenv("QF_DEBUG") != NULL)
+				fprintf(stderr, "quark-ffi: kprobe fetch arguments: up to %d "
+				    "dereferences\n", n);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "cannot define a kprobe with a 4-deep fetch argument: %s",
+	    r == 0 ? "?" : why);
+	return r != 0 ? r : -EINVAL;
+}
 
 /* QF_DEBUG: what a probe reads, and how deep its walks reach on this kernel. */
 static void
@@ -356,6 +391,22 @@ kp_open(const struct qf_options *o, qf_raw_sink sink, void *sink_ctx, void **sta
 	s->sink = sink;
 	s->sink_ctx = sink_ctx;
 	s->epfd = s->timerfd = -1;
+	s->settle_ns = SETTLE_NS;
+	{
+		/* a longer window for hosts with heavy vCPU steal; 0 in tests, to provoke late samples */
+		const char *v = getenv("QF_KPROBE_SETTLE_MS");
+		char *end = NULL;
+		long ms = v != NULL ? strtol(v, &end, 10) : -1;
+
+		if (v != NULL && (end == v || *end != 0 || ms < 0 || ms > 10000)) {
+			snprintf(err, errlen, "kprobe backend: QF_KPROBE_SETTLE_MS is '%.16s': expected "
+			    "0 to 10000 (ms)", v);
+			free(s);
+			return -EINVAL;
+		}
+		if (ms >= 0)
+			s->settle_ns = (uint64_t)ms * 1000000ull;
+	}
 	s->seq = seq_take();
 
 	r = kp_tracefs_open(&s->tfs, why, sizeof(why));
@@ -375,13 +426,16 @@ kp_open(const struct qf_options *o, qf_raw_sink sink, void *sink_ctx, void **sta
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
-	r = kp_defs_build(s->parts, btf, &s->offs, why, sizeof(why));
-	if (r != 0)
-		goto fail;
 	if (stat("/proc/self/ns/pid", &ns) != 0)
 		ns.st_ino = 0;
 	snprintf(s->group, sizeof(s->group), "qf_%lu", (unsigned long)ns.st_ino);
 	remove_stale(s);
+	r = measure_max_deref(s, why, sizeof(why));
+	if (r != 0)
+		goto fail;
+	r = kp_defs_build(s->parts, btf, &s->offs, why, sizeof(why));
+	if (r != 0)
+		goto fail;
 	for (id = 0; id < KP_NPARTS; id++) {
 		r = install_part(s, (enum kp_part_id)id, why, sizeof(why));
 		if (r != 0)
@@ -559,6 +613,13 @@ on_record(void *ctx, const struct perf_event_header *h, size_t len)
 		return 0;
 	}
 	it->time = smp.time;
+	/*
+	 * Older than a sample already handed on: it became visible in its ring
+	 * after the settle window (a vCPU descheduled between the stamp and the
+	 * write). It is still joined, but order across pids may be wrong: counted.
+	 */
+	if (smp.time < s->released)
+		s->out_of_order++;
 	it->seq = s->seq_ctr++;
 	it->pid = smp.pid;
 	it->tid = smp.tid;
@@ -688,17 +749,20 @@ fill_task(struct qf_proc *p, const struct kp_vals *v, int with_exe)
 	fx->pgid = (uint32_t)x[R_PGID];
 	fx->sid = (uint32_t)x[R_SID];
 	fx->start_ns = x[R_START];
-	valid = QF_VALID_CREDS | QF_VALID_CAPS | QF_VALID_TTY;
+	valid = QF_VALID_IDS | QF_VALID_CREDS | QF_VALID_CAPS | QF_VALID_TTY;
 	if (level < KP_PID_LEVELS) {
 		fx->vpid = (uint32_t)x[R_LVL_NR + level];
 		fx->ns_pid = (uint32_t)x[R_LVL_NS + level];
-		valid |= QF_VALID_IDS;
 		if (fx->ns_pid != 0) {
 			fx->pidns_init_start_ns = x[R_LVL_INIT + level];
 			valid |= QF_VALID_PIDNS_INIT;
 		}
 	} else {
-		/* deeper than we read: vpid and the pid namespace are unknown */
+		/*
+		 * Deeper than we read: only vpid and the pid namespace are unknown
+		 * (0, which neither ever is); the ids of the host's namespace stand,
+		 * so the parent link and the record's completeness are kept.
+		 */
 		cut = 1;
 	}
 	fx->uid = (uint32_t)x[R_UID];
@@ -736,7 +800,12 @@ fill_task(struct qf_proc *p, const struct kp_vals *v, int with_exe)
 		fx->exe_nlink = (uint32_t)x[R_EXE_NLINK];
 		fx->exe_dev_major = (uint32_t)x[R_EXE_DEV] >> 20;
 		fx->exe_dev_minor = (uint32_t)x[R_EXE_DEV] & 0xfffff;
-		fx->exe_ctime_ns = (int64_t)x[R_EXE_CT_S] * 1000000000LL + (int64_t)x[R_EXE_CT_NS];
+		/*
+		 * Since multigrain timestamps (6.13) bit 31 of i_ctime_nsec is the
+		 * kernel's "ctime was queried" flag; a real nsec is < 2^30.
+		 */
+		fx->exe_ctime_ns = (int64_t)x[R_EXE_CT_S] * 1000000000LL +
+		    (int64_t)(x[R_EXE_CT_NS] & 0x7fffffffu);
 		fx->exe_mtime_ns = (int64_t)x[R_EXE_MT_S] * 1000000000LL + (int64_t)x[R_EXE_MT_NS];
 		if (v->exe_name.len >= 6 && memcmp(v->exe_name.p, "memfd:", 6) == 0)
 			fx->exec_flags |= QF_EXEC_MEMFD;
@@ -800,6 +869,9 @@ emit(struct kp_state *s, struct kp_pending *pd)
 			return;
 		}
 	}
+	/* a kernel thread is not a process: neither its start nor its end is reported */
+	if (pd->kind != K_EXEC && (v->s[R_FLAGS] & PF_KTHREAD))
+		return;
 	memset(&raw, 0, sizeof(raw));
 	qf_proc_init(&raw.p);
 	switch (pd->kind) {
@@ -964,11 +1036,13 @@ kp_drain(void *state, int max)
 			kp_ring_consume(&s->rings[c], on_record, s, s->scratch, SCRATCH);
 	if (s->nbuf != before)
 		sort_new(s, before);
-	cutoff = now > SETTLE_NS ? now - SETTLE_NS : 0;
+	cutoff = now > s->settle_ns ? now - s->settle_ns : 0;
 	s->handed = 0;
 	while (i < s->nbuf && s->handed < max) {
 		if (s->buf[i]->time > cutoff && s->nbuf - i <= MAX_BUF)
 			break;
+		if (s->buf[i]->time > s->released)
+			s->released = s->buf[i]->time;
 		process(s, s->buf[i]);
 		i++;
 	}
@@ -997,6 +1071,7 @@ kp_counters(void *state, struct qf_backend_counters *c)
 	c->ring_lost = s->ring_lost;
 	c->truncated = s->truncated;
 	c->decode_errors = s->decode_errors;
+	c->out_of_order = s->out_of_order;
 }
 
 static void

@@ -194,6 +194,41 @@ load_offsets(struct kp_off *o, struct kp_btf *b, char *err, size_t errlen)
 
 /* ---- building fetch arguments --------------------------------------- */
 
+/*
+ * The deepest dereference chain one fetch argument may have. The kernel's
+ * limit changed (7.x refuses chains 6.x took: "Too many nested
+ * typecasts/dereferences"), so the backend measures it at open.
+ */
+static int max_deref = KP_MAX_DEREF;
+
+void
+kp_defs_set_max_deref(int n)
+{
+	max_deref = n < 1 ? 1 : n > KP_MAX_DEREF ? KP_MAX_DEREF : n;
+}
+
+int
+kp_defs_deref_line(int n, const char *group, const char *event, char *out, size_t outlen)
+{
+	size_t pos;
+	int i, w;
+
+	if (REG1 == NULL)
+		return -ENOTSUP;
+	w = snprintf(out, outlen, "p:%s/%s wake_up_new_task a0=", group, event);
+	if (w < 0 || (size_t)w >= outlen)
+		return -E2BIG;
+	pos = (size_t)w;
+	for (i = 0; i < n && pos + 4 < outlen; i++)
+		pos += (size_t)snprintf(out + pos, outlen - pos, "+0(");
+	w = snprintf(out + pos, outlen - pos, "%s", REG1);
+	pos += (size_t)(w > 0 ? w : 0);
+	for (i = 0; i < n && pos + 1 < outlen; i++)
+		out[pos++] = ')';
+	w = snprintf(out + pos, outlen - pos, ":string");
+	return w < 0 || (size_t)w >= outlen - pos ? -E2BIG : 0;
+}
+
 /* A value: a register, then dereferences (value = *(prev + off[i])). */
 struct kx {
 	const char *reg;
@@ -229,7 +264,7 @@ render(const struct kx *e, const char *type, char *out, size_t outlen)
 	size_t pos = 0;
 	int i, w;
 
-	if (e->n > KP_MAX_DEREF)
+	if (e->n > max_deref)
 		return -E2BIG;
 	for (i = e->n - 1; i >= 0; i--) {
 		w = snprintf(buf + pos, sizeof(buf) - pos, "%+ld(", e->off[i]);

@@ -107,6 +107,10 @@ int kp_defs_build(struct kp_part *parts, struct kp_btf *btf, struct kp_off **off
 void kp_defs_free(struct kp_off *offs);
 /* Rebuilds part id on its alternative target. 0, or -ENOENT when it has none left. */
 int kp_defs_fallback(struct kp_part *parts, enum kp_part_id id, const struct kp_off *offs);
+/* Limits fetch arguments to n dereferences (1..KP_MAX_DEREF); process-wide. */
+void kp_defs_set_max_deref(int n);
+/* A probe line whose one argument is a string behind n dereferences: to measure the limit. */
+int kp_defs_deref_line(int n, const char *group, const char *event, char *out, size_t outlen);
 /* "p:GROUP/EVENT target a0=... a1=..." for kprobe_events. -E2BIG when too long. */
 int kp_defs_line(const struct kp_part *p, const char *group, char *out, size_t outlen);
 

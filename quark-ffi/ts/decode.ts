@@ -422,5 +422,6 @@ export function decodeStats(buf: Uint8Array): QuarkStats {
     ringLost: u(96), decodeErrors: u(104), truncated: u(112), evictions: u(120),
     forcedFlushes: u(128), holdTimeMs: u(136), snapshotRecords: u(144),
     snapshotSkipped: later(152), pidReuses: later(160), cacheBytes: later(168), pendingBytes: later(176),
+    outOfOrder: later(184), kernelSkipped: later(192),
   };
 }

@@ -18,7 +18,7 @@ export const IMAGE_FIXED_SIZE_V1 = 48;
 export const MIN_POLL_BUFFER = 256 * 1024;
 export const STATS_SIZE_V1 = 152;
 /** The stats block with every field this binding knows (version 1 grows only at the end). */
-export const STATS_SIZE = 184;
+export const STATS_SIZE = 200;
 
 export const BatchFlag = { LOST: 0x1, MORE: 0x2, LOOKUP: 0x4 } as const;
 export const RecordKind = { PROCESS: 1, IMAGE: 2 } as const;
@@ -225,6 +225,10 @@ export interface QuarkStats {
   cacheBytes: bigint;
   /** Bytes of held and ready records (bounded by max_pending_mib). */
   pendingBytes: bigint;
+  /** kprobe: samples that missed the settle window (per-pid order may be wrong for them). */
+  outOfOrder: bigint;
+  /** eBPF: probe runs the kernel skipped (program preempted on that CPU); each an event lost. */
+  kernelSkipped: bigint;
 }
 
 export function sourceName(code: number): RecordSource {

@@ -74,6 +74,8 @@ export class QuarkMetrics {
       n.set('pid_reuses', Number(s.pidReuses));
       n.set('cache_bytes', Number(s.cacheBytes));
       n.set('pending_bytes', Number(s.pendingBytes));
+      n.set('out_of_order', Number(s.outOfOrder));
+      n.set('kernel_skipped', Number(s.kernelSkipped));
     }
     const c = this.counters;
     n.set('decode_errors', c.decodeErrors);
