@@ -58,7 +58,7 @@ export function toolDigest(type: HashType, file: string): { hex: string } | { mi
     return { hex: opensslDigest(alg, file) };
   }
   if (type === 'xxh64') {
-    if (hasCommand('xxhsum')) return { hex: firstField(execFileSync('xxhsum', ['-H64', file], { encoding: 'utf8' })) };
+    if (ensureXxhsum()) return { hex: firstField(execFileSync('xxhsum', ['-H64', file], { encoding: 'utf8' })) };
     try {
       const out = execFileSync(
         'python3',
@@ -71,6 +71,25 @@ export function toolDigest(type: HashType, file: string): { hex: string } | { mi
     }
   }
   return { missing: `no tool known for ${type}` };
+}
+
+let xxhsumTried = false;
+
+/** xxhsum is the reference for xxh64; as root, install Debian's xxhash once when it is missing. */
+function ensureXxhsum(): boolean {
+  if (hasCommand('xxhsum')) return true;
+  if (xxhsumTried || process.getuid?.() !== 0 || !hasCommand('apt-get')) return false;
+  xxhsumTried = true;
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'xxhash'],
+      { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 120_000 });
+  } catch {
+    try {
+      execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq --no-install-recommends xxhash'],
+        { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
+    } catch { /* reported as missing below */ }
+  }
+  return hasCommand('xxhsum');
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
