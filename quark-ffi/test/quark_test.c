@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
@@ -72,21 +71,6 @@ why(struct ctx *c, int ret, const char *fmt, ...)
 
 #define CHECK(cond, ...) do { if (!(cond)) return why(c, T_FAIL, __VA_ARGS__); } while (0)
 #define STR(s) ((s).data ? (s).data : "(absent)")
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static long
 wait_exit(struct ctx *c, pid_t pid)
@@ -566,7 +550,7 @@ make_tmpdir(struct ctx *c, char *out, size_t outlen)
 	if (mkdtemp(tmpl) == NULL)
 		return why(c, T_FAIL, "mkdtemp: %s", strerror(errno));
 	if (realpath(tmpl, out) == NULL || strlen(out) >= outlen) {
-		rm_rf(tmpl);
+		trm_rf(tmpl);
 		return why(c, T_FAIL, "realpath %s: %s", tmpl, strerror(errno));
 	}
 	return T_OK;
@@ -641,7 +625,7 @@ t_long_path(struct ctx *c)
 	else
 		ret = T_OK;
 out:
-	rm_rf(base);
+	trm_rf(base);
 	return ret;
 }
 
@@ -663,7 +647,7 @@ t_cwd(struct ctx *c)
 		else
 			ret = T_OK;
 	}
-	rm_rf(base);
+	trm_rf(base);
 	return ret;
 }
 
@@ -838,7 +822,7 @@ t_unlinked(struct ctx *c)
 	else
 		ret = T_OK;
 out:
-	rm_rf(base);
+	trm_rf(base);
 	return ret;
 }
 
@@ -895,7 +879,7 @@ t_setuid(struct ctx *c)
 	else
 		ret = T_OK;
 out:
-	rm_rf(base);
+	trm_rf(base);
 	return ret;
 }
 

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <linux/prctl.h>
 #include <linux/sched.h>
@@ -69,21 +68,6 @@ open_opts(const struct qf_options *o, char *why, size_t whylen)
 	if (h == NULL)
 		say(why, whylen, H_FAIL, "qf_open: %s", err);
 	return h;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #define SLEEPER_ENV	"QF_TEST_SLEEPER=1"
@@ -837,7 +821,7 @@ out:
 		kill(p3, SIGKILL), treap(p3);
 	qf_close(h);
 	tstore_free(&st);
-	rm_rf(dir);
+	trm_rf(dir);
 	return ret;
 }
 

@@ -69,4 +69,7 @@ int treap(pid_t pid);
 /* Copies a file; returns 0 or -errno. */
 int tcopy_file(const char *from, const char *to, mode_t mode);
 
+/* Removes a directory tree (symlinks are not followed). */
+void trm_rf(const char *path);
+
 #endif

@@ -8,42 +8,28 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkDocument, defaultFieldsPath, loadFields } from '../../core/fields/index.js';
-import { kernelTracingUnavailable, OutputReader, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
+import { docField as get, kernelTracingUnavailable, OutputReader, ProcbeatRun, writeKernelTracingConfig } from '../quark-ffi/procbeat-run.js';
 import { dockerUnavailable, TestDaemon } from './docker-daemon.js';
 
 const SHORT_LIVED = 50;
 
 type Doc = Record<string, unknown>;
-const get = (doc: Doc, path: string): unknown =>
-  path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Doc)[k] : undefined), doc);
 
 function writeConfig(dir: string, host: string): string {
-  const path = join(dir, 'procbeat.yml');
-  writeFileSync(path, `procbeat.modules:
-  - module: system
-    datasets: [process]
-    process.backend: kernel_tracing
-    # Each fork, exec and exit ships as it happens: a container's first events may reach
-    # the processor before the runtime's event stream has told it about the container.
-    process.kernel_tracing.hold_time: 0
-processors:
+  return writeKernelTracingConfig(dir, {
+    // Each fork, exec and exit ships as it happens: a container's first events may reach
+    // the processor before the runtime's event stream has told it about the container.
+    module: '    process.kernel_tracing.hold_time: 0',
+    top: `processors:
   - add_docker_metadata:
       host: ${host}
-output.file:
-  path: ${join(dir, 'out')}
-  filename: procbeat
-  rotate_every_kb: 4194304
-path.data: ${join(dir, 'data')}
-path.logs: ${join(dir, 'logs')}
-logging.metrics.period: 60s
-`);
-  chmodSync(path, 0o644);
-  return path;
+logging.metrics.period: 60s`,
+  });
 }
 
 /** Collects documents by the last argument of their process (our markers). */

@@ -7,34 +7,27 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { kernelTracingUnavailable, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
+import { kernelTracingUnavailable, ProcbeatRun, writeKernelTracingConfig } from '../quark-ffi/procbeat-run.js';
 import { FakeElasticsearch } from './fake-es.js';
 
 const PROCESSES = 2000;
 
 function writeConfig(dir: string, esPort: number): string {
-  const path = join(dir, 'procbeat.yml');
-  writeFileSync(path, `procbeat.modules:
-  - module: system
-    datasets: [process]
-    process.backend: kernel_tracing
-queue.disk:
+  return writeKernelTracingConfig(dir, {
+    top: `queue.disk:
   path: ${join(dir, 'diskqueue')}
   max_size: 100MB
-output.elasticsearch:
+logging.metrics.period: 5s`,
+    output: `output.elasticsearch:
   hosts: ["127.0.0.1:${esPort}"]
   max_retries: -1
   backoff: {init: 100ms, max: 1s}
-path.data: ${join(dir, 'data')}
-path.logs: ${join(dir, 'logs')}
-logging.metrics.period: 5s
-`);
-  chmodSync(path, 0o644);
-  return path;
+`,
+  });
 }
 
 /** The tag numbers whose process_ran event is in the queue's segment files right now. */

@@ -9,32 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelTracingUnavailable, OutputReader, ProcbeatRun } from '../quark-ffi/procbeat-run.js';
+import { kernelTracingUnavailable, OutputReader, ProcbeatRun, writeKernelTracingConfig } from '../quark-ffi/procbeat-run.js';
+
+const writeConfig = (dir: string): string => writeKernelTracingConfig(dir, { top: 'logging.metrics.period: 5s' });
 
 const PROCESSES = 5000;
 
 
-function writeConfig(dir: string, extra = ''): string {
-  const path = join(dir, 'procbeat.yml');
-  writeFileSync(path, `procbeat.modules:
-  - module: system
-    datasets: [process]
-    process.backend: kernel_tracing
-${extra}
-output.file:
-  path: ${join(dir, 'out')}
-  filename: procbeat
-  rotate_every_kb: 4194304
-path.data: ${join(dir, 'data')}
-path.logs: ${join(dir, 'logs')}
-logging.metrics.period: 5s
-`);
-  chmodSync(path, 0o644);
-  return path;
-}
 
 /** Runs a command to its end; resolves with its pid. */
 function run(cmd: string, args: string[]): Promise<number> {

@@ -5,45 +5,24 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startHugeArgvVictim, TIB, VICTIM_PYTHON } from '../quark-ffi/huge-argv-victim.js';
+import { REPO_ROOT } from '../quark-ffi/procbeat-run.js';
 
-const PYTHON = '/usr/bin/python3';
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const FIXTURE = join(REPO, 'test', 'quark-ffi', 'fixtures', 'huge-argv-area.py');
-const READER = join(REPO, 'dist', 'modules', 'system', 'process', 'backends', 'procfs', 'reader.js');
-const TIB = 2 ** 40;
-
-function startVictim(dir: string, area: number): Promise<ChildProcess> {
-  const script = join(dir, 'huge-argv-area.py');
-  copyFileSync(FIXTURE, script);
-  chmodSync(script, 0o644);
-  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PYTHON, script, String(area)],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString('utf8');
-      if (out.includes('ready')) resolve(child);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`the victim exited (${code}): ${out.trim()}`)));
-  });
-}
+const READER = join(REPO_ROOT, 'dist', 'modules', 'system', 'process', 'backends', 'procfs', 'reader.js');
 
 test('procfs reads a process with a 64 TiB argv area at once, cut at the cap, with the true size from stat', { timeout: 120_000 }, async (t) => {
   if (process.geteuid?.() !== 0) { t.skip('needs root (runs the victim as nobody)'); return; }
-  if (!existsSync(PYTHON)) { t.skip(`${PYTHON} is not installed (it sets up the argv area)`); return; }
+  if (!existsSync(VICTIM_PYTHON)) { t.skip(`${VICTIM_PYTHON} is not installed (it sets up the argv area)`); return; }
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-procfs-hostile-'));
   chmodSync(dir, 0o755);
   let victim: ChildProcess | undefined;
   try {
     try {
-      victim = await startVictim(dir, 64 * TIB);
+      victim = await startHugeArgvVictim(dir, 64 * TIB);
     } catch (err) {
       t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
       return;

@@ -7,55 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelTracingUnavailable, OutputReader, ProcbeatRun, REPO_ROOT } from './procbeat-run.js';
-
-const PYTHON = '/usr/bin/python3';
-const FIXTURE = join(REPO_ROOT, 'test', 'quark-ffi', 'fixtures', 'huge-argv-area.py');
-const TIB = 2 ** 40;
+import { startHugeArgvVictim, TIB, VICTIM_PYTHON } from './huge-argv-victim.js';
+import { docField as get, kernelTracingUnavailable, OutputReader, ProcbeatRun, writeKernelTracingConfig } from './procbeat-run.js';
 
 type Doc = Record<string, unknown>;
-const get = (doc: Doc, path: string): unknown =>
-  path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Doc)[k] : undefined), doc);
-
-function writeConfig(dir: string, extra = ''): string {
-  const path = join(dir, 'procbeat.yml');
-  writeFileSync(path, `procbeat.modules:
-  - module: system
-    datasets: [process]
-    process.backend: kernel_tracing
-${extra}
-output.file:
-  path: ${join(dir, 'out')}
-  filename: procbeat
-  rotate_every_kb: 4194304
-path.data: ${join(dir, 'data')}
-path.logs: ${join(dir, 'logs')}
-`);
-  chmodSync(path, 0o644);
-  return path;
-}
-
-/** Starts the fixture as nobody; resolves once it says "ready", rejects with its reason. */
-function startVictim(dir: string, area: number): Promise<ChildProcess> {
-  const script = join(dir, 'huge-argv-area.py');
-  copyFileSync(FIXTURE, script);
-  chmodSync(script, 0o644);
-  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PYTHON, script, String(area)],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString('utf8');
-      if (out.includes('ready')) resolve(child);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`the victim exited (${code}): ${out.trim()}`)));
-  });
-}
 
 async function waitForDoc(reader: OutputReader, docs: Doc[], pred: (d: Doc) => boolean, timeoutMs: number): Promise<Doc | undefined> {
   const deadline = Date.now() + timeoutMs;
@@ -70,20 +28,20 @@ async function waitForDoc(reader: OutputReader, docs: Doc[], pred: (d: Doc) => b
 test('a 64 TiB argv area set up by an unprivileged user does not stall procbeat run', { timeout: 180_000 }, async (t) => {
   const why = await kernelTracingUnavailable();
   if (why) { t.skip(why); return; }
-  if (!existsSync(PYTHON)) { t.skip(`${PYTHON} is not installed (it sets up the argv area)`); return; }
+  if (!existsSync(VICTIM_PYTHON)) { t.skip(`${VICTIM_PYTHON} is not installed (it sets up the argv area)`); return; }
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-hostile-'));
   chmodSync(dir, 0o755);
   let victim: ChildProcess | undefined;
   let beat: ProcbeatRun | undefined;
   try {
     try {
-      victim = await startVictim(dir, 64 * TIB);
+      victim = await startHugeArgvVictim(dir, 64 * TIB);
     } catch (err) {
       t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     const started = Date.now();
-    beat = new ProcbeatRun(writeConfig(dir));
+    beat = new ProcbeatRun(writeKernelTracingConfig(dir));
     // Without the fix qf_open reads the whole 64 TiB area and never gets here.
     await beat.waitForLog(/quark-ffi opened with the ebpf backend/, 60_000);
     const openedMs = Date.now() - started;
@@ -107,7 +65,7 @@ test('stopping procbeat delivers the records still inside their hold time', { ti
   const why = await kernelTracingUnavailable();
   if (why) { t.skip(why); return; }
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-stop-'));
-  const beat = new ProcbeatRun(writeConfig(dir, '    process.kernel_tracing.hold_time: 30s'));
+  const beat = new ProcbeatRun(writeKernelTracingConfig(dir, { module: '    process.kernel_tracing.hold_time: 30s' }));
   try {
     await beat.waitForLog(/quark-ffi opened with the ebpf backend/, 60_000);
     const tag = randomUUID();

@@ -4,7 +4,7 @@
  * grows, stops it with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuarkHandle } from '../../quark-ffi/ts/binding.js';
@@ -18,6 +18,45 @@ export const REPO_ROOT = (() => {
   }
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 })();
+
+/** Parts of a test's procbeat.yml beyond the kernel_tracing module, the paths and the output. */
+export interface ConfigParts {
+  /** Lines inside the system/process module block (indented by 4). */
+  module?: string;
+  /** Top-level settings (processors, queue, logging). */
+  top?: string;
+  /** The output block; default a file output in `<dir>/out` that never rotates in a test. */
+  output?: string;
+}
+
+/**
+ * Writes `<dir>/procbeat.yml`: system/process on kernel_tracing, data and logs under `dir`.
+ * Readable by all, so a run as another user (RunOptions.asUser) can load it.
+ */
+export function writeKernelTracingConfig(dir: string, parts: ConfigParts = {}): string {
+  const path = join(dir, 'procbeat.yml');
+  const output = parts.output ?? `output.file:
+  path: ${join(dir, 'out')}
+  filename: procbeat
+  rotate_every_kb: 4194304
+`;
+  writeFileSync(path, `procbeat.modules:
+  - module: system
+    datasets: [process]
+    process.backend: kernel_tracing
+${parts.module ?? ''}
+${parts.top ?? ''}
+${output}path.data: ${join(dir, 'data')}
+path.logs: ${join(dir, 'logs')}
+`);
+  chmodSync(path, 0o644);
+  return path;
+}
+
+/** A document's value at a dotted path (`process.parent.pid`), undefined where it is absent. */
+export function docField(doc: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), doc);
+}
 
 export type LogLine = Record<string, unknown> & { message?: string };
 
