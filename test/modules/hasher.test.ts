@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHasher, HASH_TYPES, parseHashTypes, type HashResult, type HashType } from '../../modules/system/process/enrich/hasher/index.js';
 import { RecordingLogger, RecordingMetrics, hasCommand, tempDir, toolDigest } from './hasher-fixtures.js';
+import { checkoutUnreadableByNobody } from './unprivileged.js';
 
 const MiB = 1024 * 1024;
 
@@ -115,6 +116,8 @@ describe('hasher: reasons and errors', () => {
       t.skip('needs root and setpriv to run a child as nobody');
       return;
     }
+    const unreadable = checkoutUnreadableByNobody();
+    if (unreadable) { t.skip(unreadable); return; }
     chmodSync(tmp.dir, 0o755);
     const secret = join(tmp.dir, 'secret');
     const open = join(tmp.dir, 'public');

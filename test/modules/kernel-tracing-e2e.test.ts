@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkoutUnreadableByNobody } from './unprivileged.js';
 import { kernelTracingUnavailable, OutputReader, ProcbeatRun, writeKernelTracingConfig } from '../quark-ffi/procbeat-run.js';
 
 const writeConfig = (dir: string): string => writeKernelTracingConfig(dir, { top: 'logging.metrics.period: 5s' });
@@ -107,6 +108,8 @@ test(`kernel_tracing reports each of ${PROCESSES} short-lived processes as proce
 
 test('as an unprivileged user kernel_tracing falls back to procfs and logs why', { timeout: 180_000 }, async (t) => {
   if (process.getuid?.() !== 0) { t.skip('needs root to switch to the unprivileged user'); return; }
+  const unreadable = checkoutUnreadableByNobody();
+  if (unreadable) { t.skip(unreadable); return; }
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-kt-nobody-'));
   chmodSync(dir, 0o777);
   const beat = new ProcbeatRun(writeConfig(dir), { asUser: { uid: 65534, gid: 65534 } });

@@ -10,6 +10,7 @@ import { NON_ROOT_WARNING } from '../../modules/system/process/backends/procfs/p
 import { readProcess, readStatKey } from '../../modules/system/process/backends/procfs/reader.js';
 import { flushLogs } from './context.js';
 import { exists, fetchUntil, runProcfs, spawnReady, stop, waitFor, type Doc } from './procfs-helpers.js';
+import { checkoutUnreadableByNobody } from './unprivileged.js';
 
 const isRoot = process.geteuid?.() === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'procbeat-procfs-'));
@@ -281,6 +282,8 @@ test('non-root: one warning, other users\' processes skipped and counted, kernel
   if (!isRoot) { t.skip('needs root to start the unprivileged child'); return; }
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
   if (!setpriv) { t.skip('setpriv is not installed'); return; }
+  const unreadable = checkoutUnreadableByNobody();
+  if (unreadable) { t.skip(unreadable); return; }
   const rootSleeper = spawn('/usr/bin/sleep', ['600'], { stdio: 'ignore' });
   const childScript = new URL('./procfs-nonroot-child.js', import.meta.url).pathname;
   try {
