@@ -10,8 +10,41 @@ export interface BatchResult {
   dropped: number;
 }
 
+/**
+ * An event as its output sends it, serialised once when it entered the memory queue: the
+ * queue then holds flat strings instead of each event's object graph (which would outlive
+ * V8's young generation and grow the old one under a storm), and can be bounded in bytes.
+ */
+export interface EncodedEvent {
+  readonly encoded: true;
+  /** What the output sends for the event, in its own form (an NDJSON line, a bulk source). */
+  readonly body: string;
+  /** A line the output sends before the body (a bulk action), if it has one. */
+  readonly head?: string;
+  /** Why the event cannot be sent; the output drops and counts it when its batch comes. */
+  readonly error?: string;
+}
+
+/** What a batch holds: events as published, or as their output encoded them. */
+export type OutputEvent = BeatEvent | EncodedEvent;
+
+export function isEncoded(event: OutputEvent): event is EncodedEvent {
+  return (event as Partial<EncodedEvent>).encoded === true;
+}
+
+/** Memory an encoded event holds while queued (string characters plus the object itself). */
+export function encodedBytes(event: EncodedEvent): number {
+  return event.body.length + (event.head?.length ?? 0) + 64;
+}
+
 export interface Output {
   readonly name: string;
-  publish(events: readonly BeatEvent[], signal?: AbortSignal): Promise<BatchResult>;
+  /**
+   * Serialises one event the way `publish` would send it. The pipeline calls it when the
+   * event enters queue.mem (after the processors), so the queue holds what is sent.
+   * Optional: an output without it gets the events themselves.
+   */
+  encode?(event: BeatEvent): EncodedEvent;
+  publish(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult>;
   close(): Promise<void>;
 }

@@ -262,6 +262,7 @@ function build(
     queue: {
       mem: {
         events: s.queue.mem.events,
+        ...(parseByteSize(s.queue.mem.bytes)! > 0 ? { bytes: parseByteSize(s.queue.mem.bytes)! } : {}),
         flushMinEvents: s.queue.mem.flush.min_events,
         flushTimeoutMs: parseDuration(s.queue.mem.flush.timeout)!,
       },
@@ -299,7 +300,7 @@ interface RawSettings {
   shutdown_timeout: string | number;
   path: { home: string | null; config: string | null; data: string | null; logs: string | null };
   queue: {
-    mem: { events: number; flush: { min_events: number; timeout: string | number } };
+    mem: { events: number; bytes: string | number; flush: { min_events: number; timeout: string | number } };
     disk: {
       path: string | null;
       max_size: string | number;

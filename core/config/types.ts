@@ -36,7 +36,7 @@ export interface ProcbeatConfig {
 
   readonly path: { readonly home: string; readonly config: string; readonly data: string; readonly logs: string };
   readonly queue: {
-    readonly mem: { readonly events: number; readonly flushMinEvents: number; readonly flushTimeoutMs: number };
+    readonly mem: { readonly events: number; readonly bytes?: number; readonly flushMinEvents: number; readonly flushTimeoutMs: number };
     /** Set when the file (or -E) configures `queue.disk`: then it replaces queue.mem. */
     readonly disk: DiskQueueConfig | undefined;
   };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { BeatInfo } from '../api/dataset.js';
 import type { BeatEvent, Fields } from '../api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
-import type { BatchResult, Output } from '../api/output.js';
+import type { BatchResult, EncodedEvent, Output, OutputEvent } from '../api/output.js';
 import { ProcessorError, type Processor, type ProcessorResult } from '../processors/index.js';
 import type { DrainResult, Pipeline } from './api.js';
 import { makeBeatFields } from './beat-fields.js';
@@ -12,8 +12,8 @@ import { DiskEventQueue, type DiskQueueSettings } from './diskqueue/event-queue.
 import { MemoryQueue, type EventQueue, type QueuedBatch } from './queue.js';
 
 export interface PipelineOptions {
-  /** `queue.mem.*`: capacity, and when a batch is handed to the output. */
-  queue: { events: number; flushMinEvents: number; flushTimeoutMs: number };
+  /** `queue.mem.*`: capacity (events, and bytes of encoded events), and when a batch is handed to the output. */
+  queue: { events: number; bytes?: number; flushMinEvents: number; flushTimeoutMs: number };
   /** `queue.disk.*`: when set, events wait in segment files instead (queue.mem is then unused). */
   disk?: DiskQueueSettings;
   processors: Processor[];
@@ -52,7 +52,7 @@ interface Waiter {
 }
 
 interface Batch {
-  events: BeatEvent[];
+  events: OutputEvent[];
   queued: QueuedBatch;
   /** Set when close() gave up on this batch; its late result must not be counted again. */
   abandoned: boolean;
@@ -80,6 +80,8 @@ class MemoryPipeline implements Pipeline {
   private readonly processors: Processor[];
   private readonly addBeatFields: (event: BeatEvent) => void;
   private readonly output: Output;
+  /** The output's encoder, applied when an event enters queue.mem (none with queue.disk). */
+  private readonly encode: ((event: BeatEvent) => EncodedEvent) | undefined;
   private readonly logger: Logger;
   private readonly p: MetricsNamespace;
   private readonly o: MetricsNamespace;
@@ -115,6 +117,7 @@ class MemoryPipeline implements Pipeline {
     this.workers = Math.max(1, Math.floor(opts.worker ?? 1));
     this.processors = opts.processors;
     this.output = opts.output;
+    this.encode = opts.disk === undefined && opts.output.encode !== undefined ? opts.output.encode.bind(opts.output) : undefined;
     this.logger = opts.logger;
     this.addBeatFields = makeBeatFields(opts.info, {
       fields: opts.fields,
@@ -135,8 +138,11 @@ class MemoryPipeline implements Pipeline {
         this.admitWaiters();
         this.dispatch();
       })
-      : new MemoryQueue(events);
-    if (!opts.disk) this.p.set('queue.max_events', events);
+      : new MemoryQueue(events, opts.queue.bytes);
+    if (!opts.disk) {
+      this.p.set('queue.max_events', events);
+      if (opts.queue.bytes !== undefined) this.p.set('queue.max_bytes', opts.queue.bytes);
+    }
     // Events a disk queue kept from an earlier run count as published by this one.
     this.active = this.queue.recovered;
     this.p.inc('events.total', this.queue.recovered);
@@ -398,7 +404,7 @@ class MemoryPipeline implements Pipeline {
   private admit(event: BeatEvent): void {
     // The id is given before the event is queued, so queue.disk keeps it across a crash.
     if (event.meta?.['_id'] === undefined) event.meta = { ...event.meta, _id: this.nextId() };
-    if (!this.queue.push(event, performance.now())) {
+    if (!this.queue.push(this.encode === undefined ? event : this.encode(event), performance.now())) {
       this.countDropped(1);
       return;
     }
@@ -429,6 +435,7 @@ class MemoryPipeline implements Pipeline {
   private setGauges(): void {
     this.p.set('events.active', this.active);
     this.p.set('queue.filled.events', this.active);
+    if (!this.queue.persistent) this.p.set('queue.filled.bytes', this.queue.bytes);
   }
 
   /** Hands batches to the output while workers are free and a flush rule says so. */

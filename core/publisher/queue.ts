@@ -1,9 +1,11 @@
-import type { BeatEvent } from '../api/event.js';
+import { encodedBytes, isEncoded, type OutputEvent } from '../api/output.js';
 import { Ring } from './ring.js';
 
 /** Events taken from a queue for one output batch; handed back through `done`. */
 export interface QueuedBatch {
-  readonly events: BeatEvent[];
+  readonly events: OutputEvent[];
+  /** Bytes of the encoded events among them (queue.mem.bytes accounting). */
+  readonly bytes?: number;
 }
 
 /**
@@ -21,7 +23,9 @@ export interface EventQueue {
   /** Whether one more event fits, with `active` events queued or in flight. */
   hasRoom(active: number): boolean;
   /** False when this one event cannot be stored (the pipeline counts it as dropped). */
-  push(event: BeatEvent, now: number): boolean;
+  push(event: OutputEvent, now: number): boolean;
+  /** Bytes of encoded events queued or in flight (0 when the queue holds events as objects). */
+  readonly bytes: number;
   /** When the oldest ready event entered (performance.now() clock), or undefined. */
   oldestSince(): number | undefined;
   take(max: number): QueuedBatch;
@@ -32,13 +36,18 @@ export interface EventQueue {
   close(): void;
 }
 
-/** queue.mem: a ring of `events` slots; room is counted over queued + in flight. */
+/**
+ * queue.mem: a ring of `events` slots; room is counted over queued + in flight, in events
+ * and, for encoded events, in bytes (`maxBytes`; the event that crosses it still fits, so
+ * one larger than the bound is never stuck).
+ */
 export class MemoryQueue implements EventQueue {
   readonly persistent = false;
   readonly recovered = 0;
-  private readonly ring: Ring<BeatEvent>;
+  private readonly ring: Ring<OutputEvent>;
+  private used = 0;
 
-  constructor(private readonly max: number) {
+  constructor(private readonly max: number, private readonly maxBytes = Number.POSITIVE_INFINITY) {
     this.ring = new Ring(max);
   }
 
@@ -46,12 +55,17 @@ export class MemoryQueue implements EventQueue {
     return this.ring.length;
   }
 
-  hasRoom(active: number): boolean {
-    return active < this.max;
+  get bytes(): number {
+    return this.used;
   }
 
-  push(event: BeatEvent, now: number): boolean {
+  hasRoom(active: number): boolean {
+    return active < this.max && this.used < this.maxBytes;
+  }
+
+  push(event: OutputEvent, now: number): boolean {
     this.ring.push(event, now);
+    if (isEncoded(event)) this.used += encodedBytes(event);
     return true;
   }
 
@@ -60,10 +74,15 @@ export class MemoryQueue implements EventQueue {
   }
 
   take(max: number): QueuedBatch {
-    return { events: this.ring.take(max) };
+    const events = this.ring.take(max);
+    let bytes = 0;
+    for (const e of events) if (isEncoded(e)) bytes += encodedBytes(e);
+    return { events, bytes };
   }
 
-  done(): void {}
+  done(batch: QueuedBatch): void {
+    this.used -= batch.bytes ?? 0;
+  }
 
   takeLost(): number {
     return 0;

@@ -88,3 +88,16 @@ describe('queue.disk settings', () => {
     assert.equal(again.queue.disk?.segmentSize, 1e8);
   });
 });
+
+describe('queue.mem.bytes', () => {
+  it('defaults to 16MiB; 0 leaves the bound to queue.mem.events; sizes take units', () => {
+    assert.equal(load('name: x\n').queue.mem.bytes, 16 * 1024 * 1024);
+    assert.equal(load('queue.mem.bytes: 0\n').queue.mem.bytes, undefined);
+    assert.equal(load('queue.mem.bytes: 64MB\n').queue.mem.bytes, 64 * 1000 * 1000);
+  });
+
+  it('a bad size is refused naming the key', () => {
+    const [msg] = problems('queue.mem.bytes: lots\n');
+    assert.match(msg ?? '', /queue\.mem\.bytes/);
+  });
+});

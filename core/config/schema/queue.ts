@@ -13,6 +13,11 @@ export const queueSchema: SchemaSection = {
         format: 'positive-int',
         default: 3200,
       },
+      bytes: {
+        doc: 'Most bytes of encoded events the queue holds (queued and not yet acknowledged); producers wait at this size too. 0: events alone bound it.',
+        format: 'byte-size',
+        default: '16MiB',
+      },
       flush: {
         min_events: {
           doc: 'The output gets a batch once this many events are queued (or flush.timeout passed).',

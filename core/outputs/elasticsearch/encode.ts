@@ -1,10 +1,10 @@
 import { toDocument, type BeatEvent } from '../../api/event.js';
+import { isEncoded, type OutputEvent } from '../../api/output.js';
 import type { FormatString } from './format-string.js';
 import { indexName, NO_PIPELINE } from './routing.js';
 
 /** One event on its way through bulk requests, serialised once and re-sent as is on retries. */
 export interface BulkItem {
-  readonly event: BeatEvent;
   /** The NDJSON action line, e.g. `{"create":{"_index":"procbeat-0.1.0"}}`. */
   action: string;
   /** The NDJSON document line. */
@@ -54,7 +54,14 @@ export function encodeEvent(event: BeatEvent, s: EncodeSettings): BulkItem | { e
   } catch (e) {
     return { error: `cannot serialise the event: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return { event, action: JSON.stringify({ [opType]: target }), source, attempts: 0, deadLettered: false };
+  return { action: JSON.stringify({ [opType]: target }), source, attempts: 0, deadLettered: false };
+}
+
+/** The bulk item of an event, encoded now or when it entered the queue (Output.encode). */
+export function bulkItemOf(event: OutputEvent, s: EncodeSettings): BulkItem | { error: string } {
+  if (!isEncoded(event)) return encodeEvent(event, s);
+  if (event.error !== undefined) return { error: event.error };
+  return { action: event.head ?? '', source: event.body, attempts: 0, deadLettered: false };
 }
 
 /**

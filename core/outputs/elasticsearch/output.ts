@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { BaseConnection, Client } from '@elastic/elasticsearch';
 import type { BeatEvent } from '../../api/event.js';
 import type { MetricsRegistry } from '../../api/metrics.js';
-import type { BatchResult, Output } from '../../api/output.js';
+import type { BatchResult, EncodedEvent, Output, OutputEvent } from '../../api/output.js';
 import { Backoff, sleep } from './backoff.js';
 import { sendBulk, type BulkRequestSettings } from './bulk-send.js';
 import { createClient } from './client.js';
 import type { ElasticsearchOutputConfig } from './config.js';
-import { encodeEvent, toDeadLetter, type BulkItem, type EncodeSettings } from './encode.js';
+import { bulkItemOf, encodeEvent, toDeadLetter, type BulkItem, type EncodeSettings } from './encode.js';
 import { compileFormatString } from './format-string.js';
 import { redactUrl } from './hosts.js';
 import { OutputMetrics } from './metrics.js';
@@ -65,7 +65,7 @@ export class ElasticsearchOutput implements Output {
   readonly client: Client;
   private readonly metrics: OutputMetrics;
   private readonly log: Logger;
-  private readonly encode: EncodeSettings;
+  private readonly routing: EncodeSettings;
   private readonly request: BulkRequestSettings;
   private readonly slots: Slots;
   private readonly stopping = new AbortController();
@@ -86,7 +86,7 @@ export class ElasticsearchOutput implements Output {
       if ('error' in p) throw new Error(`output.elasticsearch.pipeline: ${p.error}`);
       pipeline = p;
     }
-    this.encode = { index, pipeline };
+    this.routing = { index, pipeline };
     this.request = { compressionLevel: config.compressionLevel, parameters: config.parameters };
     this.log = deps.logger;
     this.onConnect = deps.onConnect;
@@ -103,7 +103,12 @@ export class ElasticsearchOutput implements Output {
     );
   }
 
-  publish(events: readonly BeatEvent[], signal?: AbortSignal): Promise<BatchResult> {
+  encode(event: BeatEvent): EncodedEvent {
+    const enc = encodeEvent(event, this.routing);
+    return 'error' in enc ? { encoded: true, body: '', error: enc.error } : { encoded: true, head: enc.action, body: enc.source };
+  }
+
+  publish(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult> {
     if (this.closed) return Promise.reject(new Error('the elasticsearch output is closed'));
     const run = this.publishBatch(events, signal);
     this.inflight.add(run);
@@ -111,7 +116,7 @@ export class ElasticsearchOutput implements Output {
     return run;
   }
 
-  private async publishBatch(events: readonly BeatEvent[], signal?: AbortSignal): Promise<BatchResult> {
+  private async publishBatch(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult> {
     const result: BatchResult = { acked: 0, dropped: 0 };
     if (events.length === 0) return result;
     this.metrics.addActive(events.length);
@@ -120,7 +125,7 @@ export class ElasticsearchOutput implements Output {
     let encodeFailures = 0;
     let firstEncodeError = '';
     for (const ev of events) {
-      const enc = encodeEvent(ev, this.encode);
+      const enc = bulkItemOf(ev, this.routing);
       if ('error' in enc) {
         encodeFailures++;
         if (firstEncodeError === '') firstEncodeError = enc.error;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BeatEvent } from '../../api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../../api/metrics.js';
-import type { BatchResult, Output } from '../../api/output.js';
+import { isEncoded, type BatchResult, type EncodedEvent, type Output, type OutputEvent } from '../../api/output.js';
 import { ndjsonLine } from './ndjson.js';
 import type { FileOptions } from './options.js';
 import { PartialWriteError, RotatingFile, WRITE_CHUNK_BYTES } from './rotator.js';
@@ -64,7 +64,15 @@ export class FileOutput implements Output {
     await this.file.open();
   }
 
-  publish(events: readonly BeatEvent[], signal?: AbortSignal): Promise<BatchResult> {
+  encode(event: BeatEvent): EncodedEvent {
+    try {
+      return { encoded: true, body: ndjsonLine(event) };
+    } catch (err) {
+      return { encoded: true, body: '', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  publish(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult> {
     // Batches may come from several pipeline workers; lines must not interleave.
     const run = this.tail.then(() => this.write(events, signal));
     this.tail = run.catch(() => undefined);
@@ -76,7 +84,7 @@ export class FileOutput implements Output {
    * never exists as one big block of text next to its events. The retry budget is the
    * batch's; once it is spent, the rest of the batch is dropped (and counted).
    */
-  private async write(events: readonly BeatEvent[], signal?: AbortSignal): Promise<BatchResult> {
+  private async write(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult> {
     let written = 0;
     let next = 0;
     let attempt = 0;
@@ -86,7 +94,7 @@ export class FileOutput implements Output {
       let sliceChars = 0;
       while (next < events.length && sliceChars < WRITE_CHUNK_BYTES) {
         try {
-          const line = ndjsonLine(events[next]!);
+          const line = lineOf(events[next]!);
           lines.push(line);
           sliceChars += line.length;
         } catch (err) {
@@ -130,6 +138,12 @@ export class FileOutput implements Output {
     await this.tail;
     await this.file.close();
   }
+}
+
+function lineOf(event: OutputEvent): string {
+  if (!isEncoded(event)) return ndjsonLine(event);
+  if (event.error !== undefined) throw new Error(event.error);
+  return event.body;
 }
 
 export async function createFileOutput(

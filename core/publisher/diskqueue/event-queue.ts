@@ -31,6 +31,7 @@ const GAUGE_EVERY_MS = 1000;
  */
 export class DiskEventQueue implements EventQueue {
   readonly persistent = true;
+  readonly bytes = 0;
   readonly recovered: number;
   private readonly store: DiskStore;
   private readonly outstanding: DiskBatch[] = [];
