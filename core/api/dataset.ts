@@ -21,9 +21,22 @@ export interface DatasetContext {
 }
 
 /** Runs until `signal` aborts; the runner pulls the next event only when the queue has room. */
+/**
+ * Events a push dataset hands over together (e.g. the records of one kernel poll). The
+ * runner iterates it once, synchronously, publishing each event before taking the next:
+ * a lazy batch (a generator) builds each document only when the one before it is queued,
+ * so the documents of a poll never all exist at once.
+ */
+export type EventBatch = Iterable<BeatEvent>;
+
 export interface PushDataset {
   readonly kind: 'push';
   events(signal: AbortSignal): AsyncIterable<BeatEvent>;
+  /**
+   * Optional: the same events a batch at a time. The runner prefers it: no promise or
+   * async hop per event, only per batch (and while the queue is full).
+   */
+  batches?(signal: AbortSignal): AsyncIterable<EventBatch>;
   close?(): Promise<void>;
 }
 

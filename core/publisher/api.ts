@@ -10,6 +10,11 @@ import type { BeatEvent } from '../api/event.js';
 export interface Pipeline {
   /** Waits while the queue is full (backpressure). Rejects only after close(). */
   publish(event: BeatEvent): Promise<void>;
+  /**
+   * `publish` without a promise when the event needs no wait: undefined once it is queued
+   * (or filtered, or held by a processor), else the promise publish would return.
+   */
+  offer(event: BeatEvent): Promise<void> | undefined;
   /** For sources that cannot wait: false (and counted as dropped) when the queue is full. */
   tryPublish(event: BeatEvent): boolean;
   /** Stops accepting, drains queued events into the output for at most `timeoutMs`, closes the output. */

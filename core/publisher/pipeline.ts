@@ -152,21 +152,25 @@ class MemoryPipeline implements Pipeline {
   }
 
   publish(event: BeatEvent): Promise<void> {
+    return this.offer(event) ?? RESOLVED;
+  }
+
+  offer(event: BeatEvent): Promise<void> | undefined {
     if (this.closed) {
       this.countDropped(1);
       return Promise.reject(new PipelineClosedError());
     }
     const e = this.process(event);
-    if (e === null) return RESOLVED;
+    if (e === null) return undefined;
     if (e instanceof Promise) {
       // Only this event waits; the producer goes on (the processor bounds the hold).
       this.hold(e, true);
-      return RESOLVED;
+      return undefined;
     }
     if (this.waitHead === this.waiters.length && this.queue.hasRoom(this.active)) {
       this.admit(e);
       this.dispatch();
-      return RESOLVED;
+      return undefined;
     }
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ event: e, resolve, reject });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BeatInfo, Dataset, DatasetContext, PeriodicDataset, PushDataset } from '../api/dataset.js';
+import type { BeatInfo, Dataset, DatasetContext, EventBatch, PeriodicDataset, PushDataset } from '../api/dataset.js';
 import type { BeatEvent } from '../api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
 import type { Pipeline } from '../publisher/api.js';
@@ -12,7 +12,8 @@ const YIELD_EVERY = 256;
 
 export interface RunnerOptions {
   plans: readonly DatasetPlan[];
-  pipeline: Pick<Pipeline, 'publish'>;
+  /** `offer` is optional: without it each event of a batch waits on `publish`. */
+  pipeline: Pick<Pipeline, 'publish'> & Partial<Pick<Pipeline, 'offer'>>;
   logger: Logger;
   metrics: MetricsRegistry;
   info: BeatInfo;
@@ -27,8 +28,9 @@ export interface StopResult {
 }
 
 /**
- * Runs every planned dataset under a supervisor: push datasets are pulled one event at a time
- * (each `await pipeline.publish` is the backpressure), periodic ones fetched every period, the
+ * Runs every planned dataset under a supervisor: push datasets are pulled a batch at a time
+ * when they offer batches (else one event at a time); an event waits only when the queue is
+ * full (the backpressure). Periodic ones are fetched every period, the
  * first time right away. A dataset that throws, or ends on its own, is closed, logged and
  * created again after an exponential backoff. Metrics: namespace `runner`, per dataset
  * `<module>.<dataset>.{events,starts,failures,running}`.
@@ -120,7 +122,45 @@ export class Runner {
    * records a kernel source held for aggregation) is published too, so a stop loses nothing.
    */
   private async runPush(dataset: PushDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {
+    if (dataset.batches !== undefined) {
+      for await (const batch of dataset.batches(signal)) await this.publishBatch(batch, key, processing);
+      return;
+    }
     for await (const event of dataset.events(signal)) await this.publish(event, key, processing);
+  }
+
+  /** Each event is queued before the next is built; only a full queue or a turn of the event loop waits. */
+  private async publishBatch(batch: EventBatch, key: string, processing: ModuleProcessing | undefined): Promise<void> {
+    const offer = this.options.pipeline.offer?.bind(this.options.pipeline);
+    if (offer === undefined) {
+      for (const event of batch) await this.publish(event, key, processing);
+      return;
+    }
+    let n = 0;
+    for (const event of batch) {
+      n++;
+      const processed = processing === undefined ? event : processing.run(event);
+      if (processed instanceof Promise) {
+        this.publishHeld(processed, key);
+      } else if (processed !== null) {
+        const wait = offer(processed);
+        if (wait !== undefined) await wait;
+      }
+      if (++this.sinceYield >= YIELD_EVERY) {
+        this.ns.inc(`${key}.events`, n);
+        n = 0;
+        this.sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    this.ns.inc(`${key}.events`, n);
+  }
+
+  private publishHeld(held: Promise<BeatEvent | null>, key: string): void {
+    // A module processor holds this one event (bounded by that processor); the rest flow on.
+    void held
+      .then((e) => (e === null ? undefined : this.options.pipeline.publish(e)))
+      .catch((err: unknown) => this.log.warn(`a held event of ${key} was not published: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   private async runPeriodic(dataset: PeriodicDataset, key: string, signal: AbortSignal, processing: ModuleProcessing | undefined): Promise<void> {
@@ -140,10 +180,7 @@ export class Runner {
     // The module block's own settings and processors run before the global ones (beats' order).
     const processed = processing === undefined ? event : processing.run(event);
     if (processed instanceof Promise) {
-      // A module processor holds this one event (bounded by that processor); the rest flow on.
-      void processed
-        .then((held) => (held === null ? undefined : this.options.pipeline.publish(held)))
-        .catch((err: unknown) => this.log.warn(`a held event of ${key} was not published: ${err instanceof Error ? err.message : String(err)}`));
+      this.publishHeld(processed, key);
     } else if (processed !== null) {
       await this.options.pipeline.publish(processed);
     }

@@ -184,7 +184,7 @@ export class QuarkHandle {
       runInNewThread: true,
     });
     if (isNullPointer(ptr)) throw new QuarkOpenError(cString(err) || 'qf_open failed without a reason');
-    const size = Math.max(MIN_POLL_BUFFER, Math.min(options.pollBufferBytes ?? 1024 * 1024, MAX_POLL_BUFFER));
+    const size = Math.max(MIN_POLL_BUFFER, Math.min(options.pollBufferBytes ?? 256 * 1024, MAX_POLL_BUFFER));
     return new QuarkHandle(ptr, size);
   }
 

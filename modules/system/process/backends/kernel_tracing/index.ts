@@ -3,7 +3,7 @@
  * kprobes), each record mapped to one ProcessEvent and through the dataset's shared ECS
  * mapping. Throws when no kernel backend works; the dataset then falls back to procfs.
  */
-import type { DatasetContext, PushDataset } from '../../../../../core/api/dataset.js';
+import type { DatasetContext, EventBatch, PushDataset } from '../../../../../core/api/dataset.js';
 import type { BeatEvent } from '../../../../../core/api/event.js';
 import { QuarkHandle, QuarkUnavailableError, type QuarkBackendName } from '../../../../../quark-ffi/ts/binding.js';
 import { pollBatches } from '../../../../../quark-ffi/ts/poller.js';
@@ -123,9 +123,14 @@ class KernelTracingDataset implements PushDataset {
   }
 
   async *events(signal: AbortSignal): AsyncIterable<BeatEvent> {
+    for await (const batch of this.batches(signal)) yield* batch;
+  }
+
+  /** One batch per poll, its documents built lazily as the runner queues them. */
+  async *batches(signal: AbortSignal): AsyncIterable<EventBatch> {
     const stop = AbortSignal.any([signal, this.ctx.signal]);
     try {
-      const batches = pollBatches(this.handle, stop, {
+      const polls = pollBatches(this.handle, stop, {
         pollTimeoutMs: POLL_TIMEOUT_MS,
         onDecodeError: (err) => {
           this.counters.decodeErrors++;
@@ -136,14 +141,14 @@ class KernelTracingDataset implements PushDataset {
           }
         },
       });
-      for await (const records of batches) yield* this.emit(records);
+      for await (const records of polls) yield await this.batchOf(records);
       yield* this.deliverHeld();
     } finally {
       await this.close();
     }
   }
 
-  private async *emit(records: readonly ProcessRecord[]): AsyncGenerator<BeatEvent> {
+  private async batchOf(records: readonly ProcessRecord[]): Promise<EventBatch> {
     const evs = this.toEvents(records);
     // Hashes the cache knows for the executable the kernel reported are set now, with no
     // system call; the rest of the batch is hashed concurrently. Then emit in kernel order.
@@ -153,20 +158,28 @@ class KernelTracingDataset implements PushDataset {
       if (ev.complete && !this.enrichment.hashKnown(ev)) (misses ??= []).push(this.enrichment.hash(ev));
     }
     if (misses !== undefined) await Promise.all(misses);
-    for (const ev of evs) {
+    return this.documents(evs);
+  }
+
+  private *documents(evs: Array<ProcessEvent | undefined>): Generator<BeatEvent> {
+    for (let i = 0; i < evs.length; i++) {
+      const ev = evs[i];
+      if (ev === undefined) continue;
+      // Let go of each event as its document is built: the rest of the batch must not keep it.
+      evs[i] = undefined;
       this.counters.events++;
       yield this.toBeatEvent(ev);
     }
   }
 
   /** On stop, the records still inside their hold time are released and delivered now. */
-  private async *deliverHeld(): AsyncGenerator<BeatEvent> {
+  private async *deliverHeld(): AsyncGenerator<EventBatch> {
     if (this.handle.closed) return;
     this.handle.flush();
     for (let i = 0; i < MAX_STOP_POLLS; i++) {
       const res = await this.handle.poll(0);
       if (res.closed) return;
-      yield* this.emit(res.records);
+      yield await this.batchOf(res.records);
       if (!res.more) return;
     }
   }
