@@ -83,6 +83,18 @@ export interface ExecutableFacts {
  * as the enrichment's process table knows it. `startBootNs` feeds the same entity_id function
  * the process itself uses, so the ids are equal wherever one process is named.
  */
+/**
+ * What is derived from a related process for its children's documents, kept with its table
+ * entry so each is made once per process rather than once per child. Each value keeps the
+ * input it was made from and is remade when that changed.
+ */
+export interface RelatedMemo {
+  /** The redacted form of `args` (process.args_redaction). */
+  redacted?: { of: string[]; args: string[]; changed: boolean };
+  /** process.entity_id for this pid, start and host id. */
+  entityId?: { pid: number; startBootNs: bigint; hostId: string; id: string };
+}
+
 export interface RelatedProcess {
   pid: number;
   vpid?: number;
@@ -95,7 +107,9 @@ export interface RelatedProcess {
   creds?: Credentials;
   tty?: { major: number; minor: number };
   /** The related process's own parent, for ECS `<leader>.parent.*`. */
-  parent?: { pid: number; vpid?: number; startBootNs?: bigint; start?: Date };
+  parent?: { pid: number; vpid?: number; startBootNs?: bigint; start?: Date; memo?: RelatedMemo };
+  /** Shared with the lineage table's entry for this process. */
+  memo?: RelatedMemo;
 }
 
 /** ECS process.entry_leader.entry_meta.type. */

@@ -18,6 +18,20 @@ export const CAPABILITY_NAMES: readonly string[] = [
  * table is named `CAP_<number>` rather than dropped, so a rule still sees it.
  */
 export function capabilityNames(mask: bigint): string[] {
+  // A host has a handful of distinct sets (root's, a service's, none): name each once.
+  let names = namesByMask.get(mask);
+  if (names === undefined) {
+    names = nameBits(mask);
+    if (namesByMask.size >= MAX_MASKS) namesByMask.clear();
+    namesByMask.set(mask, names);
+  }
+  return names.slice();
+}
+
+const namesByMask = new Map<bigint, string[]>();
+const MAX_MASKS = 256;
+
+function nameBits(mask: bigint): string[] {
   const names: string[] = [];
   // Two 32-bit halves: bit tests on numbers are far cheaper than on bigints, and this runs
   // for five sets on every document.

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** The host id's bytes followed by room for the pid and the start, reused for every id. */
+let scratch: { hostId: string; buf: Buffer; at: number } | undefined;
+
 /**
  * process.entity_id: sha256 over the host id's bytes, then the pid and the start time on
  * the boot clock in nanoseconds, each as a little-endian int64; the first 12 bytes of the
@@ -7,9 +10,15 @@ import { createHash } from 'node:crypto';
  * and restarts of procbeat, distinct for a reused pid.
  */
 export function processEntityId(hostId: string, pid: number, startBootNs: bigint): string {
-  const tail = Buffer.alloc(16);
-  tail.writeBigInt64LE(BigInt(pid), 0);
-  tail.writeBigInt64LE(BigInt.asIntN(64, startBootNs), 8);
-  const digest = createHash('sha256').update(Buffer.from(hostId, 'utf8')).update(tail).digest();
-  return digest.subarray(0, 12).toString('base64').replace(/=+$/, '');
+  if (scratch === undefined || scratch.hostId !== hostId) {
+    const host = Buffer.from(hostId, 'utf8');
+    const buf = Buffer.alloc(host.length + 16);
+    host.copy(buf, 0);
+    scratch = { hostId, buf, at: host.length };
+  }
+  const { buf, at } = scratch;
+  buf.writeBigInt64LE(BigInt(pid), at);
+  buf.writeBigInt64LE(BigInt.asIntN(64, startBootNs), at + 8);
+  // 12 bytes are exactly 16 base64 characters, so they are the digest's first 16.
+  return createHash('sha256').update(buf).digest('base64').slice(0, 16);
 }

@@ -10,6 +10,7 @@ import type { ProcessEvent } from '../event.js';
 import { capabilityNames, ecsCapabilityNames } from './capabilities.js';
 import { processEntityId } from './entity-id.js';
 import { processMessage } from './message.js';
+import { isoTime as iso } from './iso-time.js';
 
 export interface EcsContext {
   /** The machine id the entity ids are derived from; no entity_id when empty. */
@@ -32,8 +33,6 @@ function attach(obj: Fields, key: string, child: Fields): void {
   }
 }
 
-const iso = (d: Date | undefined): string | undefined =>
-  d !== undefined && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
 
 /** ECS process.interactive: a pts (major 136-143) or a virtual console / serial tty (major 4). */
 export function isInteractiveTty(tty: { major: number; minor: number }): boolean {

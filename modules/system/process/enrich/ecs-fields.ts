@@ -3,11 +3,11 @@
  * the document the ECS mapping builds. Entity ids come from the mapping's own function, so
  * a process has the same entity_id as itself, as a parent and as a leader.
  */
-import { LRUCache } from 'lru-cache';
 import type { Fields, FieldValue } from '../../../../core/api/event.js';
 import { processEntityId } from '../ecs/entity-id.js';
-import type { ProcessEvent, RelatedProcess } from '../event.js';
+import type { ProcessEvent, RelatedMemo, RelatedProcess } from '../event.js';
 import type { NameResolver } from './user-names.js';
+import { isoTime as iso } from '../ecs/iso-time.js';
 
 export interface EnrichmentEcsContext {
   hostId: string;
@@ -38,23 +38,18 @@ function named(id: number, name: string | undefined): Fields {
   return name === undefined ? { id: String(id) } : { id: String(id), name };
 }
 
-const iso = (d: Date | undefined): string | undefined =>
-  d !== undefined && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
 
 const isInteractive = (tty: { major: number; minor: number }): boolean =>
   (tty.major >= 136 && tty.major <= 143) || (tty.major === 4 && tty.minor <= 255);
 
-/** Parents and leaders are named on many documents: their ids are kept, not rehashed each time. */
-const entityIds = new LRUCache<string, string>({ max: 4096 });
-
-function entityId(ctx: EnrichmentEcsContext, pid: number, startBootNs: bigint | undefined): string | undefined {
+/** Parents and leaders are named on many documents: their ids are kept with the table entry, not rehashed each time. */
+function entityId(ctx: EnrichmentEcsContext, rel: { pid: number; startBootNs?: bigint; memo?: RelatedMemo }): string | undefined {
+  const { pid, startBootNs } = rel;
   if (ctx.hostId === '' || startBootNs === undefined) return undefined;
-  const key = `${ctx.hostId}:${pid}:${startBootNs}`;
-  let id = entityIds.get(key);
-  if (id === undefined) {
-    id = processEntityId(ctx.hostId, pid, startBootNs);
-    entityIds.set(key, id);
-  }
+  const kept = rel.memo?.entityId;
+  if (kept !== undefined && kept.pid === pid && kept.startBootNs === startBootNs && kept.hostId === ctx.hostId) return kept.id;
+  const id = processEntityId(ctx.hostId, pid, startBootNs);
+  if (rel.memo !== undefined) rel.memo.entityId = { pid, startBootNs, hostId: ctx.hostId, id };
   return id;
 }
 
@@ -82,7 +77,7 @@ export function putEnrichmentFields(doc: Fields, ev: ProcessEvent, ctx: Enrichme
       if (p !== undefined && key !== 'group_leader') {
         const parent: Fields = { pid: p.pid };
         set(parent, 'vpid', p.vpid);
-        set(parent, 'entity_id', entityId(ctx, p.pid, p.startBootNs));
+        set(parent, 'entity_id', entityId(ctx, p));
         set(parent, 'start', iso(p.start));
         target.parent = parent;
       }
@@ -135,7 +130,7 @@ export function putEnrichmentFields(doc: Fields, ev: ProcessEvent, ctx: Enrichme
 function putRelated(target: Fields, rel: RelatedProcess, ctx: EnrichmentEcsContext): void {
   target.pid = rel.pid;
   set(target, 'vpid', rel.vpid);
-  set(target, 'entity_id', entityId(ctx, rel.pid, rel.startBootNs));
+  set(target, 'entity_id', entityId(ctx, rel));
   set(target, 'start', iso(rel.start));
   set(target, 'name', rel.name);
   set(target, 'executable', rel.executable);

@@ -9,10 +9,9 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { MetricsRegistry } from '../../../../core/api/metrics.js';
-import type { ProcessEvent, RelatedProcess } from '../event.js';
+import type { ProcessEvent, RelatedMemo, RelatedProcess } from '../event.js';
 import type { HashProcessOptions, HashResult, Hasher } from './hasher/index.js';
 import { LineageResolver, type ProcessLookup } from './lineage/index.js';
-import type { Known } from './lineage/known.js';
 import type { ArgsRedactor } from './redact.js';
 import { SignalsStep } from './signals/index.js';
 
@@ -142,8 +141,7 @@ export class Enrichment {
   private redactRelated(rel: RelatedProcess, redactor: ArgsRedactor): boolean {
     const args = rel.args;
     if (args === undefined) return false;
-    const k = this.lineage.knownOf(rel);
-    const memo = k !== undefined && k.args === args ? k : undefined;
+    const memo = rel.memo;
     const cached = memo?.redacted?.of === args ? memo.redacted : undefined;
     const result = cached ?? remember(memo, args, redactor);
     if (result.changed) rel.args = result.args;
@@ -151,10 +149,10 @@ export class Enrichment {
   }
 }
 
-function remember(k: Known | undefined, args: string[], redactor: ArgsRedactor): { args: string[]; changed: boolean } {
+function remember(memo: RelatedMemo | undefined, args: string[], redactor: ArgsRedactor): { args: string[]; changed: boolean } {
   const r = redactor.redactArgs(args);
   const out = { of: args, args: r.args, changed: r.redacted > 0 };
-  if (k !== undefined) k.redacted = out;
+  if (memo !== undefined) memo.redacted = out;
   return out;
 }
 

@@ -36,8 +36,6 @@ export class LineageResolver {
   readonly table: ProcessTable;
   private readonly sshSource: (pid: number, startBootNs: bigint | undefined) => string | undefined;
   private readonly metrics: MetricsNamespace | undefined;
-  /** Which table entry each related process of an event was made from. */
-  private readonly origins = new WeakMap<RelatedProcess, Known>();
 
   constructor(opts: LineageOptions) {
     this.metrics = opts.metrics;
@@ -128,19 +126,11 @@ export class LineageResolver {
     }
     const entry: EntryLeader = { ...relatedOf(ref.leader, this.parentOf(ref.leader)), entryType: ref.type };
     if (ref.sourceIp !== undefined) entry.sourceIp = ref.sourceIp;
-    this.origins.set(entry, ref.leader);
     return entry;
   }
 
-  /** The table entry a related process of an event was made from. */
-  knownOf(rel: RelatedProcess): Known | undefined {
-    return this.origins.get(rel);
-  }
-
   private related(k: Known, parent?: Known): RelatedProcess {
-    const rel = relatedOf(k, parent);
-    this.origins.set(rel, k);
-    return rel;
+    return relatedOf(k, parent);
   }
 
   /**

@@ -3,7 +3,7 @@
  * event told, plus the relations found so far. Facts are merged, never blanked: an event
  * that does not carry a field leaves the known value in place.
  */
-import type { Credentials, EntryLeaderType, ExecutableFacts, ProcessEvent, RelatedProcess } from '../../event.js';
+import type { Credentials, EntryLeaderType, ExecutableFacts, ProcessEvent, RelatedMemo, RelatedProcess } from '../../event.js';
 
 export interface EntryRef {
   leader: Known;
@@ -44,8 +44,8 @@ export interface Known {
   groupRef?: { pid: number; known: Known };
   sessionRef?: { pid: number; known: Known };
   entry?: EntryRef;
-  /** The redacted form of `args`, computed once per args array. */
-  redacted?: { of: string[]; args: string[]; changed: boolean };
+  /** What its children's documents derive from it (redacted args, entity id), made once. */
+  memo: RelatedMemo;
   /** Re-read from /proc once after a child showed up (procfs; see ProcessTable.refresh). */
   refreshed?: boolean;
   /** Rough bytes held, for the table's memory bound. */
@@ -54,7 +54,7 @@ export interface Known {
 
 /** The facts of an event (or a lookup answer) as a new table entry. */
 export function knownFromEvent(ev: ProcessEvent): Known {
-  const k: Known = { pid: ev.pid, size: 0 };
+  const k: Known = { pid: ev.pid, size: 0, memo: {} };
   mergeEvent(k, ev);
   return k;
 }
@@ -93,7 +93,7 @@ function sizeOf(k: Known): number {
 
 /** The ProcessEvent view of an entry, for the ECS `process.parent` / leader fields. */
 export function relatedOf(k: Known, parent?: Known): RelatedProcess {
-  const r: RelatedProcess = { pid: k.pid };
+  const r: RelatedProcess = { pid: k.pid, memo: k.memo };
   if (k.vpid !== undefined) r.vpid = k.vpid;
   if (k.startBootNs !== undefined) r.startBootNs = k.startBootNs;
   if (k.start !== undefined) r.start = k.start;
@@ -104,7 +104,7 @@ export function relatedOf(k: Known, parent?: Known): RelatedProcess {
   if (k.creds !== undefined) r.creds = k.creds;
   if (k.tty !== undefined) r.tty = k.tty;
   if (parent !== undefined) {
-    r.parent = { pid: parent.pid };
+    r.parent = { pid: parent.pid, memo: parent.memo };
     if (parent.vpid !== undefined) r.parent.vpid = parent.vpid;
     if (parent.startBootNs !== undefined) r.parent.startBootNs = parent.startBootNs;
     if (parent.start !== undefined) r.parent.start = parent.start;
