@@ -10,6 +10,7 @@
  * Runnable alone: `node dist/bench/docker-metadata.js [--quick]`; bench/run.ts calls runDockerMetadataBench().
  */
 import { pathToFileURL } from 'node:url';
+import Docker from 'dockerode';
 import { pino } from 'pino';
 import type { BeatEvent, Fields } from '../core/api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../core/api/metrics.js';
@@ -76,7 +77,7 @@ function makeProcessor(): DockerMetadataProcessor {
   const problems = new Problems(undefined);
   const settings = readSettings(new Section({}, 'processors[0].add_docker_metadata', problems));
   if (problems.errors.length > 0) throw new Error(problems.errors.map((e) => e.message).join('; '));
-  const p = new DockerMetadataProcessor(settings, new Metrics().namespace('add_docker_metadata'), pino({ level: 'silent' }));
+  const p = new DockerMetadataProcessor(settings, new Metrics().namespace('add_docker_metadata'), pino({ level: 'silent' }), Docker);
   p.cache.set(ID, factsOf(makeMeta(ID, '/web', 'nginx:1.25', { 'com.example.team': 'shop', 'com.example.tier': 'front' }), 'docker', false));
   p.cache.set(POD_ID, factsOf(makeMeta(POD_ID, '/k8s_app_web-0', 'registry:5000/shop/app:7', {
     'io.kubernetes.pod.name': 'web-0', 'io.kubernetes.pod.namespace': 'shop',

@@ -1,6 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
-import { describeStep, runSetup } from './load.js';
 import { readSetupSettings, type SetupSettings } from './settings.js';
 
 /**
@@ -42,6 +41,8 @@ export function setupOnConnect(ctx: OnConnectContext): ((client: Client) => Prom
   // both off: the cluster is managed by someone else (e.g. a publish-only API key); touch nothing
   if (!settings.template.enabled && !settings.ilm.enabled) return undefined;
   return async (client) => {
+    // load.js brings the Elasticsearch client library: only once this output connects.
+    const { describeStep, runSetup } = await import('./load.js');
     const steps = await runSetup(client, settings, { indexManagement: true, pipelines: true }, { beatName: ctx.beatName, version: ctx.version }, 'connect');
     // runs once per start: each step, a refusal included, is said once and publishing goes on
     for (const s of steps) {

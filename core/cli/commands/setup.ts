@@ -1,7 +1,5 @@
 import { loadBeatInfo } from '../../beat/info.js';
-import { createClient } from '../../outputs/elasticsearch/client.js';
 import { elasticsearchFromConfig, setupSettingsFromConfig } from '../../setup/from-config.js';
-import { describeStep, runSetup, SetupError } from '../../setup/load.js';
 import type { Command } from '../command.js';
 import { configFromFlags } from '../shared.js';
 
@@ -27,6 +25,10 @@ export const setupCommand: Command = {
     let pipelines = values.get('pipelines') === true;
     if (!indexManagement && !pipelines) indexManagement = pipelines = true;
 
+    // The Elasticsearch client is loaded for the commands that use it only (~30 MiB of RSS).
+    const [{ createClient }, { describeStep, runSetup, SetupError }] = await Promise.all([
+      import('../../outputs/elasticsearch/client.js'), import('../../setup/load.js'),
+    ]);
     const client = createClient(es, { userAgent: `${info.name}/${info.version}` });
     try {
       const steps = await runSetup(client, settings, { indexManagement, pipelines }, { beatName: info.name, version: info.version });

@@ -1,11 +1,8 @@
 import { setupOnConnect } from '../../setup/auto.js';
 import { registerOutput } from '../registry.js';
 import { validateElasticsearchConfig } from './config.js';
-import { ElasticsearchOutput } from './output.js';
 
 export { validateElasticsearchConfig, SECRET_KEYS, type ElasticsearchOutputConfig } from './config.js';
-export { createClient } from './client.js';
-export { ElasticsearchOutput, type ElasticsearchOutputDeps } from './output.js';
 
 registerOutput('elasticsearch', {
   validate(config, where) {
@@ -18,6 +15,8 @@ registerOutput('elasticsearch', {
     if (typeof config['index'] === 'string') hookCtx.outputIndex = config['index'];
     if (ctx.file !== undefined) hookCtx.file = ctx.file;
     const onConnect = setupOnConnect(hookCtx);
+    // The client library (and its HTTP stack, ~30 MiB of RSS) loads only when this output is used.
+    const { ElasticsearchOutput } = await import('./output.js');
     return new ElasticsearchOutput(settings, {
       logger: ctx.logger,
       metrics: ctx.metrics,

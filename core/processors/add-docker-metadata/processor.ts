@@ -6,6 +6,7 @@ import { ContainerCache, type CacheEntry } from './cache.js';
 import { ContainerMatcher } from './match.js';
 import { writeFacts } from './metadata.js';
 import type { DockerMetadataSettings } from './settings.js';
+import type Docker from 'dockerode';
 import { DockerSource } from './source.js';
 
 /** Why an event in a container shipped without its metadata (`events.missing.<reason>`). */
@@ -47,10 +48,11 @@ export class DockerMetadataProcessor implements Processor {
     private readonly s: DockerMetadataSettings,
     private readonly m: MetricsNamespace | undefined,
     logger: Logger,
+    DockerClient: typeof Docker,
   ) {
     this.cache = new ContainerCache(s.cacheMaxEntries, s.matchShortId);
     this.matcher = new ContainerMatcher(s);
-    this.source = new DockerSource(s, this.cache, logger, (id) => this.known(id));
+    this.source = new DockerSource(s, this.cache, logger, (id) => this.known(id), DockerClient);
     for (const k of ['events.enriched', 'events.held', 'cache.evicted', 'api.reconnects', 'api.lookups', 'api.lookups_failed', 'api.events']) m?.inc(k, 0);
     for (const r of ['disconnected', 'not_found', 'lookup_failed', 'timeout', 'hold_full'] satisfies MissingReason[]) m?.inc(`events.missing.${r}`, 0);
     this.gauges();

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import type { ContainerCache } from './cache.js';
 import { factsOf, makeMeta, metaFromEventAttributes, type ContainerMeta } from './metadata.js';
@@ -53,11 +53,13 @@ export class DockerSource {
     private readonly logger: Logger,
     /** Called when the cache learns a container (the processor lets that container's held events go). */
     private readonly onKnown: (id: string) => void,
+    /** dockerode's client class, loaded only when the processor is configured (it costs ~25 MiB). */
+    DockerClient: typeof Docker,
   ) {
     const ep = settings.endpoint;
     this.docker = ep.kind === 'socket'
-      ? new Docker({ socketPath: ep.socketPath })
-      : new Docker({ host: ep.host, port: ep.port, protocol: ep.protocol, ca: ep.ca, cert: ep.cert, key: ep.key });
+      ? new DockerClient({ socketPath: ep.socketPath })
+      : new DockerClient({ host: ep.host, port: ep.port, protocol: ep.protocol, ca: ep.ca, cert: ep.cert, key: ep.key });
   }
 
   start(): void {
