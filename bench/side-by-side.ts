@@ -18,7 +18,9 @@
  * each step shows whether memory stays flat.
  *
  * Runnable alone: `node dist/bench/side-by-side.js [--quick] [--n=20000] [--forkers=2]
- * [--repeats=3] [--flat=100000] [--no-flat]`; bench/run.ts calls runSideBySideBench().
+ * [--repeats=3] [--flat=100000] [--no-flat] [--baseline=<another built checkout>]`; bench/run.ts
+ * calls runSideBySideBench(). `--baseline` adds that checkout's procbeat to every repeat, so a
+ * change is measured against the code before it in the same run (this machine is noisy).
  * Needs root and a built quark-ffi; builds quark-ffi/build/count-consumer with make when needed.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +33,7 @@ import { ProcbeatRun, REPO_ROOT } from '../test/quark-ffi/procbeat-run.js';
 import { compileSpawnLoop, cpuSeconds, median, spawnFor, statusMiB } from './kernel-tracing.js';
 
 type Log = (line: string) => void;
-type Scenario = 'workload alone' | 'procbeat' | 'procbeat without hashing' | 'count-only C consumer';
+type Scenario = 'workload alone' | 'procbeat' | 'procbeat without hashing' | 'count-only C consumer' | 'procbeat (baseline)';
 
 export interface SideBySideRun {
   scenario: Scenario;
@@ -158,9 +160,9 @@ async function runAlone(bin: string, n: number, forkers: number): Promise<SideBy
   return { scenario: 'workload alone', spawnPerSec: w.processes / w.seconds, cpuUsPerProcess: Number.NaN, peakRssMiB: Number.NaN, restRssMiB: Number.NaN, capturedComplete: Number.NaN, lost: Number.NaN };
 }
 
-async function runProcbeat(bin: string, n: number, forkers: number, hashing: boolean, log: Log): Promise<SideBySideRun> {
+async function runProcbeat(bin: string, n: number, forkers: number, hashing: boolean, log: Log, baseline?: string): Promise<SideBySideRun> {
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-sbs-'));
-  const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, hashing));
+  const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, hashing), baseline !== undefined ? { root: baseline } : {});
   try {
     await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 180_000);
     // The /proc snapshot goes out first; measure from a quiet output.
@@ -179,7 +181,7 @@ async function runProcbeat(bin: string, n: number, forkers: number, hashing: boo
     const m = beat.finalMetrics() ?? {};
     const lost = Number(m['process@quark.lost'] ?? Number.NaN) + Number(m['pipeline.events.dropped'] ?? 0);
     const run: SideBySideRun = {
-      scenario: hashing ? 'procbeat' : 'procbeat without hashing',
+      scenario: baseline !== undefined ? 'procbeat (baseline)' : hashing ? 'procbeat' : 'procbeat without hashing',
       spawnPerSec: w.processes / w.seconds, cpuUsPerProcess: (cpu / w.processes) * 1e6,
       peakRssMiB: peak, restRssMiB: rest, capturedComplete: counter.count, lost,
     };
@@ -295,6 +297,8 @@ async function runFlat(bin: string, total: number, step: number, forkers: number
 
 export async function runSideBySideBench(opts: {
   quick?: boolean; n?: number; forkers?: number; repeats?: number; flat?: number; log?: Log;
+  /** Another checkout (built) whose procbeat runs the same storm in each repeat: before/after in one run. */
+  baseline?: string;
 } = {}): Promise<SideBySideResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (process.getuid?.() !== 0) throw new Error('the side-by-side bench needs root (eBPF)');
@@ -313,8 +317,10 @@ export async function runSideBySideBench(opts: {
       runs.push(await runProcbeat(bin, n, forkers, true, log));
       runs.push(await runProcbeat(bin, n, forkers, false, log));
       runs.push(await runCountConsumer(bin, n, forkers, log));
+      if (opts.baseline !== undefined) runs.push(await runProcbeat(bin, n, forkers, true, log, opts.baseline));
     }
     const scenarios: Scenario[] = ['workload alone', 'procbeat', 'procbeat without hashing', 'count-only C consumer'];
+    if (opts.baseline !== undefined) scenarios.push('procbeat (baseline)');
     const med = (s: Scenario, k: keyof Omit<SideBySideRun, 'scenario'>): number => median(runs.filter((r) => r.scenario === s).map((r) => r[k]));
     const alone = med('workload alone', 'spawnPerSec');
     const cCpu = med('count-only C consumer', 'cpuUsPerProcess');
@@ -331,7 +337,7 @@ export async function runSideBySideBench(opts: {
     }));
     for (const r of table) log(`| ${r.scenario} | ${r.spawnPerSec.toFixed(0)} | ${r.slowdown.toFixed(2)}x | ${r.cpuUsPerProcess.toFixed(0)} us | ${r.cpuVsC.toFixed(2)}x | ${r.peakRssMiB.toFixed(0)} MiB | ${r.restRssMiB.toFixed(0)} MiB | ${r.capturedComplete} | ${r.lost} |`);
     const flat = flatTotal > 0 ? await runFlat(bin, flatTotal, 20_000, forkers, log) : [];
-    const command = `node dist/bench/side-by-side.js --n=${n} --forkers=${forkers} --repeats=${repeats} --flat=${flatTotal}`;
+    const command = `node dist/bench/side-by-side.js --n=${n} --forkers=${forkers} --repeats=${repeats} --flat=${flatTotal}${opts.baseline !== undefined ? ` --baseline=${opts.baseline}` : ''}`;
     return { n, forkers, repeats, command, table, runs, flat };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -345,10 +351,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   };
   const flat = process.argv.includes('--no-flat') ? 0 : num('flat');
   const n = num('n'); const forkers = num('forkers'); const repeats = num('repeats');
+  const baseline = process.argv.find((x) => x.startsWith('--baseline='))?.slice('--baseline='.length);
   runSideBySideBench({
     quick: process.argv.includes('--quick'),
     ...(n !== undefined ? { n } : {}), ...(forkers !== undefined ? { forkers } : {}),
     ...(repeats !== undefined ? { repeats } : {}), ...(flat !== undefined ? { flat } : {}),
+    ...(baseline !== undefined ? { baseline } : {}),
   }).then((r) => { process.stdout.write(`${JSON.stringify(r, null, 1)}\n`); }, (err: unknown) => {
     console.error(err);
     process.exitCode = 1;

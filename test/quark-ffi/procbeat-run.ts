@@ -63,6 +63,8 @@ export type LogLine = Record<string, unknown> & { message?: string };
 export interface RunOptions {
   /** Run as this uid/gid with no supplementary groups (through setpriv). */
   asUser?: { uid: number; gid: number };
+  /** Another checkout's procbeat (a bench's baseline); default: this one. */
+  root?: string;
 }
 
 export class ProcbeatRun {
@@ -73,11 +75,12 @@ export class ProcbeatRun {
   private partial = '';
 
   constructor(configPath: string, opts: RunOptions = {}) {
-    const cli = [join(REPO_ROOT, 'bin', 'procbeat.js'), 'run', '-c', configPath, '-e'];
+    const root = opts.root ?? REPO_ROOT;
+    const cli = [join(root, 'bin', 'procbeat.js'), 'run', '-c', configPath, '-e'];
     const [cmd, args] = opts.asUser
       ? ['setpriv', [`--reuid=${opts.asUser.uid}`, `--regid=${opts.asUser.gid}`, '--clear-groups', process.execPath, ...cli]]
       : [process.execPath, cli];
-    this.child = spawn(cmd, args as string[], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args as string[], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (chunk: Buffer): void => this.addLines(chunk.toString('utf8'));
     this.child.stdout?.on('data', onData);
     this.child.stderr?.on('data', onData);
