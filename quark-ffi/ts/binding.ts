@@ -30,7 +30,7 @@ export interface QuarkOpenOptions {
   cacheGraceMs?: number;
   /** Emit the initial /proc snapshot as SNAPSHOT records. Default true. */
   snapshot?: boolean;
-  /** Size of the reusable poll buffer in bytes; at least 256 KiB. Default 1 MiB. */
+  /** Size of the reusable poll buffer in bytes; at least 256 KiB (the default: a poll hands over what the consumer maps before its objects age out of V8's young generation). */
   pollBufferBytes?: number;
   /** Process cache bound in MiB of strings (beside maxCacheSize entries). Default 256. */
   maxCacheMib?: number;
