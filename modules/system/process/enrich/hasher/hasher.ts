@@ -7,7 +7,7 @@ import type { MetricsNamespace } from '../../../../../core/api/metrics.js';
 import { unsupportedHashTypes } from './digests.js';
 import { HashCache, type CacheEntry } from './hash-cache.js';
 import { errnoCode, fsErrorText, identityVersionKey, versionKey } from './file-version.js';
-import { FileTooLargeError, hashHandle, type HashedBytes } from './read-hash.js';
+import { CHUNK_BYTES, FileTooLargeError, hashHandle, type HashedBytes } from './read-hash.js';
 import { Semaphore } from './semaphore.js';
 import { HashWorkerPool, WorkerReadError } from './worker-pool.js';
 import type {
@@ -24,14 +24,7 @@ import type {
 export const METRICS_NAMESPACE = 'system.process.hasher';
 export const DEFAULT_CACHE_SIZE = 4096;
 export const DEFAULT_MAX_WAIT_MS = 5000;
-/**
- * By default every file is hashed on the main thread, a slice at a time between async reads:
- * a worker thread holds its own V8 heap (tens of MiB of RSS) and saves no CPU. Worker threads
- * are used only when `inlineMaxBytes` is set lower.
- */
-export const DEFAULT_INLINE_MAX_BYTES = Number.MAX_SAFE_INTEGER;
-/** A main-thread slice: one digest update of this much keeps the event loop turning within ~1 ms. */
-const INLINE_CHUNK_BYTES = 256 * 1024;
+export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024;
 
 const DELETED_SUFFIX = ' (deleted)';
 // Hashing reads every executable; without O_NOATIME it would rewrite their atime, which
@@ -362,7 +355,7 @@ class CachedHasher implements Hasher {
   private hashOpen(handle: FileHandle, size: bigint): Promise<HashedBytes> {
     if (size <= BigInt(this.inlineMaxBytes)) {
       this.count('inline_jobs');
-      const chunk = Math.min(INLINE_CHUNK_BYTES, Number(size) + 1);
+      const chunk = Math.min(CHUNK_BYTES, Number(size) + 1);
       return hashHandle(handle, this.types, this.maxFileSize, Math.max(chunk, 4096));
     }
     this.count('worker_jobs');

@@ -75,7 +75,7 @@ export interface HasherOptions {
   maxWaitMs?: number;
   /** Worker threads for files above `inlineMaxBytes`, default min(2, CPUs). */
   workers?: number;
-  /** Files up to this size are hashed on the main thread with async reads (default: every file); larger ones on worker threads. */
+  /** Files up to this size are hashed on the main thread with async reads, default 64 KiB. */
   inlineMaxBytes?: number;
   /** A hashing worker thread idle this long is stopped (default 10 s); the next large file starts one again. */
   workerIdleMs?: number;
