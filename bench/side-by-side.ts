@@ -130,8 +130,9 @@ async function waitDrained(count: () => number, target: number, quietMs: number)
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The README's run config (config.example.yml) with a file output in `dir`. */
-export function readmeConfigWithFileOutput(dir: string, hashing: boolean): string {
-  let text = readFileSync(join(REPO_ROOT, 'config.example.yml'), 'utf8');
+export function readmeConfigWithFileOutput(dir: string, hashing: boolean, root = REPO_ROOT): string {
+  // A baseline checkout runs its own README config (it may not know newer settings).
+  let text = readFileSync(join(root, 'config.example.yml'), 'utf8');
   const swap = (from: string | RegExp, to: string): void => {
     const next = text.replace(from, to);
     if (next === text) throw new Error(`config.example.yml changed: cannot find ${String(from)}`);
@@ -162,7 +163,7 @@ async function runAlone(bin: string, n: number, forkers: number): Promise<SideBy
 
 async function runProcbeat(bin: string, n: number, forkers: number, hashing: boolean, log: Log, baseline?: string): Promise<SideBySideRun> {
   const dir = mkdtempSync(join(tmpdir(), 'procbeat-sbs-'));
-  const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, hashing), baseline !== undefined ? { root: baseline } : {});
+  const beat = new ProcbeatRun(readmeConfigWithFileOutput(dir, hashing, baseline), baseline !== undefined ? { root: baseline } : {});
   try {
     await beat.waitForLog(/quark-ffi opened with the (ebpf|kprobe) backend/, 180_000);
     // The /proc snapshot goes out first; measure from a quiet output.
