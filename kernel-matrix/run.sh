@@ -7,12 +7,15 @@
 # Environment (all optional):
 #   KM_KERNELS        entries as in kernels.conf, comma separated (default: kernels.conf)
 #   KM_CACHE          download cache (default: <repo>/.kernels)
-#   KM_BOOT_TIMEOUT   hard limit per VM in seconds (default 420)
-#   KM_TEST_TIMEOUT   limit per backend, in a VM and on the host, in seconds (default 180)
+#   KM_BOOT_TIMEOUT   hard limit per VM in seconds (default 660)
+#   KM_TEST_TIMEOUT   limit per backend, in a VM and on the host, in seconds (default 300)
 #   KM_JOBS           VMs booted at once (default: number of cores)
 #   KM_PROGRAM        "placeholder", or the path of a static test program, instead of
 #                     quark-ffi's (built with make -C quark-ffi static when its source exists)
 #   KM_HOST=0         skip the host column
+#   KM_CASES          run only these quark-test cases (comma separated; quark-test -t)
+#   KM_REPEAT         run the cases this many times (quark-test -n)
+#   KM_CASE_TIMEOUT   quark-test's per-case watchdog in seconds (quark-test -w; default 60)
 set -euo pipefail
 
 t_start=$(date +%s.%N)
@@ -20,8 +23,8 @@ km=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$km/.." && pwd)
 lib=$km/lib
 cache=${KM_CACHE:-$root/.kernels}
-boot_timeout=${KM_BOOT_TIMEOUT:-420}
-test_timeout=${KM_TEST_TIMEOUT:-180}
+boot_timeout=${KM_BOOT_TIMEOUT:-660}
+test_timeout=${KM_TEST_TIMEOUT:-300}
 jobs=${KM_JOBS:-$(nproc)}
 backends="ebpf kprobe"
 logs=$cache/logs
@@ -140,6 +143,16 @@ say "initramfs: $(du -k "$work/initramfs.gz" | cut -f1) KiB in ${t_initramfs}s"
 # kernel waits for while it sets up the IO-APIC, and it panics with "IO-APIC +
 # timer doesn't work!" before /init (seen here at load 18 on 2 cores).
 cmdline="console=ttyS0 panic=-1 quiet no_timer_check procbeat.timeout=$test_timeout"
+# quark-test's options, for the VMs (lib/init.sh) and the host run alike.
+test_args=()
+for v in KM_CASES:cases:-t KM_REPEAT:repeat:-n KM_CASE_TIMEOUT:watchdog:-w; do
+	IFS=: read -r var key opt <<<"$v"
+	val=${!var:-}
+	[ -n "$val" ] || continue
+	[[ $val =~ ^[A-Za-z0-9_,]+$ ]] || die "$var='$val': letters, digits, _ and commas only"
+	cmdline="$cmdline procbeat.$key=$val"
+	test_args+=("$opt" "$val")
+done
 qemu_once() { # index logbase
 	local i=$1 f=$2
 	rm -f "$f.console.log" "$f.results.log" "$f.qemu.log"
@@ -229,7 +242,7 @@ if [ "${KM_HOST:-1}" != 0 ]; then
 		mkdir -p "$work/host-$b"
 		echo "@@PROCBEAT-BEGIN $b" >>"$work/host.results"
 		set +e
-		(cd "$work/host-$b" && timeout -k 10 "$test_timeout" "$program" -b "$b" </dev/null >>"$work/host.results" 2>>"$logs/host.stderr.log")
+		(cd "$work/host-$b" && timeout -k 10 "$test_timeout" "$program" -b "$b" ${test_args[@]+"${test_args[@]}"} </dev/null >>"$work/host.results" 2>>"$logs/host.stderr.log")
 		rc=$?
 		set -e
 		echo "@@PROCBEAT-END $b rc=$rc" >>"$work/host.results"

@@ -30,10 +30,16 @@ exec </dev/null >/dev/console 2>&1
 R=/dev/ttyS1
 timeout=120
 backends="ebpf kprobe"
+# quark-test's own options, from run.sh's KM_CASES, KM_REPEAT and KM_CASE_TIMEOUT
+# (the placeholder program takes none of them).
+args=""
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	procbeat.timeout=*) timeout=${arg#procbeat.timeout=} ;;
 	procbeat.backends=*) backends=$(echo "${arg#procbeat.backends=}" | tr , ' ') ;;
+	procbeat.cases=*) args="$args -t ${arg#procbeat.cases=}" ;;
+	procbeat.repeat=*) args="$args -n ${arg#procbeat.repeat=}" ;;
+	procbeat.watchdog=*) args="$args -w ${arg#procbeat.watchdog=}" ;;
 	esac
 done
 
@@ -47,10 +53,11 @@ echo "procbeat kernel-matrix: lockdown: $(cat /sys/kernel/security/lockdown 2>/d
 
 for b in $backends; do
 	echo "@@PROCBEAT-BEGIN $b" >$R
-	echo "procbeat kernel-matrix: running quark-test -b $b (timeout ${timeout}s)"
+	echo "procbeat kernel-matrix: running quark-test -b $b$args (timeout ${timeout}s)"
 	# A fresh working directory per backend: the test may leave files behind.
 	mkdir -p "/tmp/run-$b"
-	(cd "/tmp/run-$b" && timeout "$timeout" /quark-test -b "$b" >$R 2>/dev/console)
+	# shellcheck disable=SC2086 # $args is a list of options
+	(cd "/tmp/run-$b" && timeout "$timeout" /quark-test -b "$b" $args >$R 2>/dev/console)
 	rc=$?
 	echo "@@PROCBEAT-END $b rc=$rc" >$R
 	echo "procbeat kernel-matrix: quark-test -b $b exited with $rc"

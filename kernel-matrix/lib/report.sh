@@ -53,7 +53,9 @@ END {
 			p = f = s = m = 0
 			for (x = 1; x <= nt[b]; x++) {
 				key = k SUBSEP b SUBSEP order[b, x]
-				if (!(key in st)) m++
+				# "(run)", "(exit)"... exist only where something went wrong: a
+				# pseudo-test of another kernel is not a case this one lost
+				if (!(key in st)) { if (substr(order[b, x], 1, 1) != "(") m++ }
 				else if (st[key] == "pass") p++
 				else if (st[key] == "fail") f++
 				else s++

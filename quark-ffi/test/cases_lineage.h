@@ -10,7 +10,10 @@
 #define QF_CASES_LINEAGE_H
 
 #include <dirent.h>
+#include <poll.h>
 #include <sys/prctl.h>
+
+#include "taskdump.h"
 
 /* What a child tells the test through a pipe. */
 struct lin_report {
@@ -50,13 +53,19 @@ lin_settle(struct ctx *c, int ms)
  */
 #define REAP_TIMEOUT_S	30
 
-/* SIGKILL, then reap for at most 2 s: a task stuck in the kernel may never go. */
+/*
+ * SIGKILL to pid and everything below it (a pid namespace's init too), then
+ * reap pid for at most 2 s: a task stuck in the kernel may never go.
+ */
 static void
 lin_kill(pid_t pid)
 {
-	int i;
+	pid_t below[TD_MAX_PIDS];
+	int i, n = td_descendants(pid, below, TD_MAX_PIDS);
 
 	kill(pid, SIGKILL);
+	for (i = 0; i < n; i++)
+		kill(below[i], SIGKILL);
 	for (i = 0; i < 200; i++) {
 		if (waitpid(pid, NULL, WNOHANG) != 0)
 			return;
@@ -64,8 +73,39 @@ lin_kill(pid_t pid)
 	}
 }
 
+/*
+ * A child that did not get on within REAP_TIMEOUT_S: where its tasks are
+ * (one line in why, the kernel stacks on stderr), then it and everything
+ * below it are killed. Skips when the stacks prove a stall of the kernel or
+ * the emulator that we play no part in: a task inside the kernel's exit
+ * (do_exit) and no BPF program on any stack (the library holds nothing of a
+ * task: no pidfd, no /proc file open after qf_open). Fails otherwise.
+ */
 static int
-lin_reap(struct ctx *c, pid_t pid)
+lin_stuck(struct ctx *c, pid_t pid, const char *what)
+{
+	pid_t pids[TD_MAX_PIDS];
+	char sum[WHY_LEN - 256];
+	struct td_found f;
+	int n;
+
+	pids[0] = pid;
+	n = 1 + td_descendants(pid, pids + 1, TD_MAX_PIDS - 1);
+	fprintf(stderr, "quark-test: %s after %d s; its tasks:\n", what, REAP_TIMEOUT_S);
+	memset(&f, 0, sizeof(f));
+	td_diagnose(pids, n, pid, STDERR_FILENO, sum, sizeof(sum), 10000, &f);
+	lin_kill(pid);
+	if (f.in_exit > 0 && f.in_bpf == 0)
+		return why(c, T_SKIP, "%s after %d s (killed): %d of %d threads stuck in the kernel's exit "
+		    "(do_exit), no BPF program on any stack, so a kernel or emulator stall: %s", what,
+		    REAP_TIMEOUT_S, f.in_exit, f.threads, sum);
+	return why(c, T_FAIL, "%s after %d s (killed; %d threads, %d in do_exit, %d in BPF): %s", what,
+	    REAP_TIMEOUT_S, f.threads, f.in_exit, f.in_bpf, sum);
+}
+
+/* Bounded: a stuck child is diagnosed and killed (lin_stuck; its verdict in *verdict). */
+static int
+lin_reap(struct ctx *c, pid_t pid, int *verdict)
 {
 	char scratch[WHY_LEN];
 	struct timespec t0, t;
@@ -82,7 +122,37 @@ lin_reap(struct ctx *c, pid_t pid)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= REAP_TIMEOUT_S) {
 			/* A child stuck in its own exit must not hang the whole run. */
-			lin_kill(pid);
+			*verdict = lin_stuck(c, pid, "a test process did not finish");
+			return LIN_REAP_STUCK;
+		}
+		twait(c->h, &c->st, never, NULL, 20, scratch, sizeof(scratch));
+	}
+}
+
+/*
+ * Reads len bytes a child sends through a pipe, draining the library
+ * meanwhile, for at most REAP_TIMEOUT_S: then the child is diagnosed and
+ * killed (lin_stuck; verdict in *verdict) and LIN_REAP_STUCK returned. Returns
+ * the bytes read otherwise (0: the child closed the pipe without a word).
+ */
+static ssize_t
+lin_read(struct ctx *c, int fd, void *buf, size_t len, pid_t child, int *verdict)
+{
+	char scratch[WHY_LEN];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0, t;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (poll(&pfd, 1, 0) > 0) {
+			n = read(fd, buf, len);
+			if (n >= 0 || errno != EINTR)
+				return n;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= REAP_TIMEOUT_S) {
+			*verdict = lin_stuck(c, child, "no word from a test process");
 			return LIN_REAP_STUCK;
 		}
 		twait(c->h, &c->st, never, NULL, 20, scratch, sizeof(scratch));
@@ -174,12 +244,15 @@ host_ids(struct lin_report *rep)
 	}
 }
 
+/* 0, -1 when the child sent none, LIN_REAP_STUCK (child killed; verdict in *verdict). */
 static int
-read_report(int fd, struct lin_report *rep)
+read_report(struct ctx *c, int fd, struct lin_report *rep, pid_t child, int *verdict)
 {
-	ssize_t n = read(fd, rep, sizeof(*rep));
+	ssize_t n = lin_read(c, fd, rep, sizeof(*rep), child, verdict);
 
 	close(fd);
+	if (n == LIN_REAP_STUCK)
+		return LIN_REAP_STUCK;
 	return n == (ssize_t)sizeof(*rep) ? 0 : -1;
 }
 
@@ -222,7 +295,7 @@ t_mt_exit_leader_first(struct ctx *c)
 {
 	struct trec *r;
 	pid_t pid, tid = 0;
-	int fds[2], status, n;
+	int fds[2], status, n, verdict;
 	uint64_t t0 = boot_ns();
 	long i;
 
@@ -241,10 +314,15 @@ t_mt_exit_leader_first(struct ctx *c)
 		syscall(SYS_exit, 5);
 	}
 	close(fds[1]);
-	if (read(fds[0], &tid, sizeof(tid)) != sizeof(tid))
-		tid = 0;
+	n = (int)lin_read(c, fds[0], &tid, sizeof(tid), pid, &verdict);
 	close(fds[0]);
-	status = lin_reap(c, pid);
+	if (n == LIN_REAP_STUCK)
+		return verdict;
+	if (n != sizeof(tid))
+		tid = 0;
+	status = lin_reap(c, pid, &verdict);
+	if (status == LIN_REAP_STUCK)
+		return verdict;
 	i = wait_exit_life(c, pid, t0);
 	if (i < 0)
 		return T_FAIL;
@@ -339,15 +417,12 @@ t_mt_exit_simultaneous(struct ctx *c)
 			return why(c, T_FAIL, "fork: %s", strerror(errno));
 	}
 	for (k = 0; k < MT_PROCS; k++) {
-		int st = lin_reap(c, pids[k]);
+		int verdict, st = lin_reap(c, pids[k], &verdict);
 
 		if (st == LIN_REAP_STUCK) {
-			/* Seen once under qemu TCG on Debian 7.3 (PREEMPT_LAZY): the child's threads
-			 * never finished exiting. The library plays no part in that; say so. */
 			while (++k < MT_PROCS)
 				lin_kill(pids[k]);
-			return why(c, T_SKIP, "a test process did not finish exiting within %d s "
-			    "(killed): its threads are stuck in exit on this kernel or emulator", REAP_TIMEOUT_S);
+			return verdict;
 		}
 		if (st != 0)
 			return why(c, T_FAIL, "process %d failed to start its threads", pids[k]);
@@ -371,7 +446,7 @@ t_mt_exit_simultaneous(struct ctx *c)
 static int
 t_mt_thread_exit_only(struct ctx *c)
 {
-	int go[2], fds[2], n;
+	int go[2], fds[2], n, verdict;
 	pid_t pid, tid = 0;
 	uint64_t t0 = boot_ns();
 	char b = 0;
@@ -395,16 +470,22 @@ t_mt_thread_exit_only(struct ctx *c)
 	}
 	close(go[0]);
 	close(fds[1]);
-	if (read(fds[0], &tid, sizeof(tid)) != sizeof(tid))
-		tid = 0;
+	n = (int)lin_read(c, fds[0], &tid, sizeof(tid), pid, &verdict);
 	close(fds[0]);
+	if (n == LIN_REAP_STUCK) {
+		close(go[1]);
+		return verdict;
+	}
+	if (n != sizeof(tid))
+		tid = 0;
 	lin_settle(c, 1500);
 	CHECK(exits_after(c, (uint32_t)pid, t0) == 0, "an EXIT record for %d while it still runs (thread %d "
 	    "exited)", pid, tid);
 	if (write(go[1], &b, 1) != 1)
 		return why(c, T_FAIL, "write: %s", strerror(errno));
 	close(go[1]);
-	lin_reap(c, pid);
+	if (lin_reap(c, pid, &verdict) == LIN_REAP_STUCK)
+		return verdict;
 	i = wait_exit_life(c, pid, t0);
 	if (i < 0)
 		return T_FAIL;
@@ -546,7 +627,7 @@ static int
 t_reparent_subreaper(struct ctx *c)
 {
 	char marker[64];
-	int fds[2];
+	int fds[2], status, verdict;
 	pid_t reaper;
 	struct trec *r;
 	long i;
@@ -583,7 +664,10 @@ t_reparent_subreaper(struct ctx *c)
 	}
 	close(fds[1]);
 	close(fds[0]);
-	if (lin_reap(c, reaper) == (120 << 8))
+	status = lin_reap(c, reaper, &verdict);
+	if (status == LIN_REAP_STUCK)
+		return verdict;
+	if (status == (120 << 8))
 		return why(c, T_SKIP, "PR_SET_CHILD_SUBREAPER refused");
 	i = twait(c->h, &c->st, marker_pred, marker, WAIT_MS, c->why, WHY_LEN);
 	if (i < 0)
@@ -698,7 +782,7 @@ t_pidns_32_deep(struct ctx *c)
 	char marker[64];
 	struct stat host;
 	struct trec *r;
-	int fds[2], status, kprobe = c->backends == QF_BACKEND_KPROBE;
+	int fds[2], status, verdict, rr, kprobe = c->backends == QF_BACKEND_KPROBE;
 	pid_t pid;
 	long i;
 
@@ -748,9 +832,14 @@ t_pidns_32_deep(struct ctx *c)
 	}
 	close(fds[1]);
 	memset(&rep, 0, sizeof(rep));
-	if (read_report(fds[0], &rep) != 0)
+	rr = read_report(c, fds[0], &rep, pid, &verdict);
+	if (rr == LIN_REAP_STUCK)
+		return verdict;
+	if (rr != 0)
 		rep.err = -1;
-	status = lin_reap(c, pid);
+	status = lin_reap(c, pid, &verdict);
+	if (status == LIN_REAP_STUCK)
+		return verdict;
 	if (rep.step == -1)
 		return why(c, T_SKIP, "an unprivileged user namespace was refused: %s", strerror(rep.err));
 	if (rep.step > 0)
@@ -820,9 +909,9 @@ idle_thread(void *p)
 static int
 t_pid1_multithreaded(struct ctx *c)
 {
-	char m_leader[64], m_thread[64], m_orphan[64];
+	char m_leader[64], m_thread[64], m_orphan[64], inner[WHY_LEN - 64];
 	struct lin_report rep;
-	int fds[2], status, r;
+	int fds[2], status, r, verdict;
 	pid_t pid;
 
 	if (c->under_valgrind)
@@ -879,18 +968,28 @@ t_pid1_multithreaded(struct ctx *c)
 	}
 	close(fds[1]);
 	memset(&rep, 0, sizeof(rep));
-	if (read_report(fds[0], &rep) != 0)
+	r = read_report(c, fds[0], &rep, pid, &verdict);
+	if (r == LIN_REAP_STUCK)
+		return verdict;
+	if (r != 0)
 		rep.host_pid = -1;
-	status = lin_reap(c, pid);
+	status = lin_reap(c, pid, &verdict);
+	if (status == LIN_REAP_STUCK)
+		return verdict;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 120)
 		return why(c, T_SKIP, "unshare(CLONE_NEWPID) refused");
 	CHECK(status == 0 && rep.host_pid > 0, "child status %#x", status);
+	/* c->why cannot be both the source and the target of why() */
 	r = check_forked(c, m_thread, (uint32_t)rep.host_pid, c->self_exe);
-	if (r != T_OK)
-		return why(c, r, "child of a non-leader thread of pid 1: %s", c->why);
+	if (r != T_OK) {
+		snprintf(inner, sizeof(inner), "%s", c->why);
+		return why(c, r, "child of a non-leader thread of pid 1: %s", inner);
+	}
 	r = check_forked(c, m_leader, (uint32_t)rep.host_pid, c->self_exe);
-	if (r != T_OK)
-		return why(c, r, "child of pid 1's leader: %s", c->why);
+	if (r != T_OK) {
+		snprintf(inner, sizeof(inner), "%s", c->why);
+		return why(c, r, "child of pid 1's leader: %s", inner);
+	}
 	{
 		struct trec *o;
 		long i = twait(c->h, &c->st, marker_pred, m_orphan, WAIT_MS, c->why, WHY_LEN);
@@ -912,7 +1011,7 @@ static int
 t_refuse_child_pidns(struct ctx *c)
 {
 	struct lin_report rep;
-	int fds[2], status;
+	int fds[2], status, r, verdict;
 	pid_t pid;
 
 	if (c->under_valgrind)
@@ -946,9 +1045,14 @@ t_refuse_child_pidns(struct ctx *c)
 	}
 	close(fds[1]);
 	memset(&rep, 0, sizeof(rep));
-	if (read_report(fds[0], &rep) != 0)
+	r = read_report(c, fds[0], &rep, pid, &verdict);
+	if (r == LIN_REAP_STUCK)
+		return verdict;
+	if (r != 0)
 		snprintf(rep.msg, sizeof(rep.msg), "no report from the child");
-	status = lin_reap(c, pid);
+	status = lin_reap(c, pid, &verdict);
+	if (status == LIN_REAP_STUCK)
+		return verdict;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 120)
 		return why(c, T_SKIP, "unshare(CLONE_NEWPID) refused");
 	CHECK(rep.err == 0, "qf_open in a child pid namespace: %s", rep.msg);

@@ -205,3 +205,22 @@ test('report: cases failing for one reason make one note, and pseudo-tests are n
   // the host ran ebpf fine: its "(exit)" cell is empty, not MISSING
   assert.match(out.markdown, /^\| ebpf \| \(exit\) \|  \| \*\*FAIL\*\* \|$/m);
 });
+
+test('report: one kernel\'s "(exit)" and "(summary)" rows count as nothing in the other kernels\' columns', () => {
+  const k3 = [...kernels, '7.3.4+deb13-cloud-amd64\tlinux-image-7.3.4+deb13-cloud-amd64 7.3.4-1~bpo13+1\t9.9'];
+  const rows = ['host 6.18\tkprobe\t*\tn/a\tno CONFIG_KPROBES'];
+  for (const k of ['host 6.18', '6.1.0-56-cloud-amd64']) rows.push(`${k}\tebpf\ta\tpass\t`, `${k}\tebpf\tb\tskip\twhy`);
+  rows.push('6.1.0-56-cloud-amd64\tkprobe\ta\tpass\t', '7.3.4+deb13-cloud-amd64\tkprobe\ta\tpass\t');
+  rows.push(
+    '7.3.4+deb13-cloud-amd64\tebpf\ta\tpass\t',
+    '7.3.4+deb13-cloud-amd64\tebpf\t(exit)\tfail\tstatus 143 (killed by the in-VM timeout)',
+    '7.3.4+deb13-cloud-amd64\tebpf\t(summary)\tfail\tno closing line',
+  );
+  const out = render(k3, rows);
+  assert.equal(out.status, 1);
+  // the kernels that ran every case cleanly: no MISSING in their summary cell
+  assert.match(out.markdown, /^\| host 6\.18 \| running kernel \| 1 pass, 1 skip \| n\/a \| 0\.1 \|$/m);
+  assert.match(out.markdown, /^\| 6\.1\.0-56-cloud-amd64 \| [^|]+ \| 1 pass, 1 skip \| 1 pass \| 4\.2 \|$/m);
+  // the failing kernel: its own pseudo-tests fail, its unreported case b is MISSING
+  assert.match(out.markdown, /^\| 7\.3\.4\+deb13-cloud-amd64 \| [^|]+ \| 1 pass, \*\*2 FAIL\*\*, \*\*1 MISSING\*\* \| 1 pass \| 9\.9 \|$/m);
+});

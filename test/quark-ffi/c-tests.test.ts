@@ -109,6 +109,31 @@ test('quark-ffi kprobe backend says why it cannot run', { timeout: 60_000 }, asy
   if (c.kind === 'skip') assert.match(c.detail, /kprobe/);
 });
 
+test('quark-test watchdog: a hung case fails saying where it hangs, its processes are killed, the next cases run', { timeout: 120_000 }, async (t) => {
+  const reason = skipReason();
+  if (reason !== undefined) { t.skip(reason); return; }
+  // The self-test cases run only when named: one blocks in read(2) on a pipe whose
+  // only writer is a paused child, one dies of SIGSEGV.
+  const res = await run(QUARK_TEST, ['-b', 'ebpf', '-w', '2', '-t', 'watchdog_selftest_hang,watchdog_selftest_crash,backend_name'], 100_000);
+  const { cases, summary } = parseLines(res.stdout);
+  const byName = new Map(cases.map((c) => [c.name, c]));
+  const hang = byName.get('watchdog_selftest_hang');
+  assert.equal(hang?.kind, 'not ok', res.stdout);
+  // where: the test process in read(2) on the pipe, and its child in pause(2)
+  const m = /^hung for (\d+) s \(watchdog, limit 2 s\); stacks on stderr: (\d+) quark-test S \S*pipe_read read\(\); (\d+) quark-test S \S*pause\S* pause\(\)$/.exec(hang.detail);
+  assert.ok(m !== null, hang.detail);
+  assert.ok(Number(m[1]) >= 2 && Number(m[1]) < 30, hang.detail);
+  for (const pid of [m[2]!, m[3]!]) assert.equal(existsSync(`/proc/${pid}`), false, `process ${pid} of the hung case is still there`);
+  assert.match(res.stderr, /quark-test: watchdog: watchdog_selftest_hang hung for \d+ s \(watchdog, limit 2 s\); its tasks:/);
+  assert.match(res.stderr, /quark-test: {7}\[<0>\] \S*pipe_read/, 'the kernel stack of the blocked read');
+  const crash = byName.get('watchdog_selftest_crash');
+  assert.equal(crash?.kind, 'not ok', res.stdout);
+  assert.match(crash.detail, /^the test process was killed by signal 11 \(Segmentation fault\) during the case$/);
+  assert.equal(byName.get('backend_name')?.kind, 'ok', res.stdout);
+  assert.equal(summary, '1 passed, 2 failed, 0 skipped');
+  assert.equal(res.code, 1);
+});
+
 test('quark-ffi memory check (make asan: AddressSanitizer, LeakSanitizer, UBSan)', { timeout: 20 * 60_000 }, async (t) => {
   const reason = skipReason();
   if (reason !== undefined) { t.skip(reason); return; }
