@@ -1069,26 +1069,14 @@ kthreads(pid_t *out, int max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
-	char path[64], buf[256], *p;
-	int n = 0, fd, ppid;
-	ssize_t len;
+	int n = 0;
 
 	if (d == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL && n < max) {
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%.16s/stat", e->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		p = strrchr(buf, ')');
-		if (p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == 2)
+		if (td_ppid(e->d_name) == 2)
 			out[n++] = atoi(e->d_name);
 	}
 	closedir(d);

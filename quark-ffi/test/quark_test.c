@@ -31,6 +31,7 @@
 #include "quark_ffi.h"
 #include "test_util.h"
 #include "test_hostile.h"
+#include "taskdump.h"
 #include "watchdog.h"
 
 #define WAIT_MS		15000

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "taskdump.h"
+#include "clock_ms.h"
 
 #define TD_THREADS	64	/* threads dumped per process */
 #define TD_SUM		2048	/* bytes of the one-line summary, at most */
@@ -237,32 +238,42 @@ dump_process(struct td_shared *sh, int fd, pid_t pid, int first)
 }
 
 int
+td_ppid(const char *pid)
+{
+	char path[64], buf[512], *p;
+	int fd, ppid;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%.16s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	/* the name in parentheses may hold anything: the fields start after the last ')' */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+int
 td_descendants(pid_t root, pid_t *out, int max)
 {
 	static pid_t pids[8192], ppids[8192];
-	char path[64], buf[512], *p;
 	struct dirent *e;
-	int n = 0, k = 0, i, j, fd;
-	ssize_t len;
+	int n = 0, k = 0, i, j, ppid;
 	DIR *d = opendir("/proc");
 
 	if (d == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL && n < (int)(sizeof(pids) / sizeof(pids[0]))) {
-		if (!is_number(e->d_name))
+		if (!is_number(e->d_name) || (ppid = td_ppid(e->d_name)) < 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%.16s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		p = strrchr(buf, ')');
-		if (p == NULL || sscanf(p + 1, " %*c %d", &ppids[n]) != 1)
-			continue;
+		ppids[n] = ppid;
 		pids[n++] = (pid_t)atoi(e->d_name);
 	}
 	closedir(d);
@@ -277,21 +288,12 @@ td_descendants(pid_t root, pid_t *out, int max)
 	return k;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 td_diagnose(const pid_t *pids, int n, pid_t focus, int fd, char *sum, size_t sumlen, int limit_ms,
     struct td_found *found)
 {
 	struct td_shared *sh;
-	uint64_t end = now_ms() + (uint64_t)limit_ms;
+	uint64_t end = tclock_ms() + (uint64_t)limit_ms;
 	pid_t helper;
 	int i, first = 1, ret = 0;
 
@@ -317,7 +319,7 @@ td_diagnose(const pid_t *pids, int n, pid_t focus, int fd, char *sum, size_t sum
 		munmap(sh, sizeof(*sh));
 		return -1;
 	}
-	while (!sh->done && now_ms() < end)
+	while (!sh->done && tclock_ms() < end)
 		usleep(20 * 1000);
 	__sync_synchronize();
 	if (found != NULL)

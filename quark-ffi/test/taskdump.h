@@ -14,6 +14,9 @@
 
 #define TD_MAX_PIDS	256
 
+/* The parent pid /proc/<pid>/stat shows, or -1 when it cannot be read. */
+int td_ppid(const char *pid);
+
 /* The processes below root (children, theirs, ...), at most max; returns how many. */
 int td_descendants(pid_t root, pid_t *out, int max);
 

@@ -29,6 +29,7 @@
 /* white-box cases drive the aggregation directly */
 #include "aggregate.h"
 #include "cache.h"
+#include "clock_ms.h"
 
 #define WAIT_MS		15000
 #define BIG_ARG		(60 * 1024)
@@ -49,15 +50,6 @@ say(char *why, size_t whylen, int ret, const char *fmt, ...)
 }
 
 #define FAILIF(cond, ...) do { if (cond) { ret = say(why, whylen, H_FAIL, __VA_ARGS__); goto out; } } while (0)
-
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct qf_handle *
 open_opts(const struct qf_options *o, char *why, size_t whylen)
@@ -109,12 +101,12 @@ static int
 wait_sleeper(pid_t pid)
 {
 	char path[64], buf[64];
-	uint64_t end = ms_now() + 10000;
+	uint64_t end = tclock_ms() + 10000;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	while (ms_now() < end) {
+	while (tclock_ms() < end) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			n = read(fd, buf, sizeof(buf));
@@ -257,9 +249,9 @@ open_and_find(int wfd, uint32_t backends, const pid_t *victims)
 	memset(&res, 0, sizeof(res));
 	qf_options_init(&o);
 	o.backends = backends;
-	t0 = ms_now();
+	t0 = tclock_ms();
 	h = qf_open(&o, res.err, sizeof(res.err));
-	res.open_ms = ms_now() - t0;
+	res.open_ms = tclock_ms() - t0;
 	for (k = 0; h != NULL && k < 2; k++) {
 		uint32_t pid = (uint32_t)victims[k];
 		long i = twait(h, &st, tpred_pid, &pid, WAIT_MS, res.err, sizeof(res.err));
@@ -396,12 +388,12 @@ flood(uint64_t ms)
 {
 	static char big[BIG_ARG];
 	char *argv[] = { "/bin/true", big, NULL };
-	uint64_t end = ms_now() + ms;
+	uint64_t end = tclock_ms() + ms;
 	pid_t p[4];
 	int k;
 
 	memset(big, 'x', sizeof(big) - 1);
-	while (ms_now() < end) {
+	while (tclock_ms() < end) {
 		for (k = 0; k < 4; k++)
 			if (posix_spawn(&p[k], argv[0], NULL, NULL, argv, environ) != 0)
 				p[k] = -1;
@@ -441,7 +433,7 @@ h_flood(uint32_t backends, char *why, size_t whylen)
 	if (producer == 0)
 		flood(1500);
 	/* a consumer taking 20 ms per batch of what a 256 KiB buffer holds */
-	while (idle < 3 && (producer > 0 || ms_now() < drained_by)) {
+	while (idle < 3 && (producer > 0 || tclock_ms() < drained_by)) {
 		n = qf_poll(h, buf, QF_MIN_POLL_BUF, 100);
 		FAILIF(n < 0, "qf_poll: %s", strerror(-n));
 		if (n > 0 && tdecode(&st, buf, (size_t)n, why, whylen) != 0) {
@@ -458,7 +450,7 @@ h_flood(uint32_t backends, char *why, size_t whylen)
 			rss_max = vm_rss_kib();
 		if (producer > 0 && waitpid(producer, &status, WNOHANG) == producer) {
 			producer = -1;
-			drained_by = ms_now() + 3000;
+			drained_by = tclock_ms() + 3000;
 		}
 		idle = producer < 0 && n == 0 ? idle + 1 : 0;
 		/* slow while the flood lasts; then take the rest at once */
@@ -541,8 +533,8 @@ h_cache_bytes(uint32_t backends, char *why, size_t whylen)
 	FAILIF(h == NULL, "%s", why);
 	memset(&s, 0, sizeof(s));
 	/* the snapshot went over the bound; events (slow guests take seconds) may add more */
-	end = ms_now() + WAIT_MS;
-	while (buf != NULL && ms_now() < end) {
+	end = tclock_ms() + WAIT_MS;
+	while (buf != NULL && tclock_ms() < end) {
 		(void)qf_poll(h, buf, QF_MIN_POLL_BUF, 100);
 		qf_stats(h, (uint8_t *)&s, sizeof(s));
 		FAILIF(s.cache_bytes > (1u << 20), "cache holds %llu bytes, bound 1 MiB",
@@ -843,7 +835,7 @@ h_zombie_and_churn(uint32_t backends, char *why, size_t whylen)
 	const struct trec *r;
 	struct qf_options o;
 	struct qf_handle *h = NULL;
-	uint64_t end = ms_now() + 5000;
+	uint64_t end = tclock_ms() + 5000;
 	uint32_t pid;
 	int fd, ret = H_OK;
 	ssize_t n;
@@ -852,7 +844,7 @@ h_zombie_and_churn(uint32_t backends, char *why, size_t whylen)
 	if (zombie == 0)
 		_exit(7);
 	snprintf(path, sizeof(path), "/proc/%d/stat", zombie);
-	while (state != 'Z' && ms_now() < end) {
+	while (state != 'Z' && tclock_ms() < end) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 		if (fd >= 0)
@@ -964,12 +956,12 @@ h_flush_at_stop(uint32_t backends, char *why, size_t whylen)
 	pid = tspawn(argv);
 	treap(pid);
 	/* the exit reaches the library and is held (30 s) */
-	end = ms_now() + WAIT_MS;
+	end = tclock_ms() + WAIT_MS;
 	do {
 		n = qf_poll(h, buf, QF_MIN_POLL_BUF, 100);
 		FAILIF(n > 0, "a record came out before its 30 s hold time");
 		qf_stats(h, (uint8_t *)&s, sizeof(s));
-	} while (s.pending == 0 && ms_now() < end);
+	} while (s.pending == 0 && tclock_ms() < end);
 	FAILIF(s.pending == 0, "nothing held");
 	FAILIF(qf_flush(h) < 1, "qf_flush says nothing is pending");
 	for (;;) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
+#include "clock_ms.h"
 
 #define POLL_BUF	(1024 * 1024)
 
@@ -241,20 +242,11 @@ tstore_free(struct tstore *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 long
 twait(struct qf_handle *h, struct tstore *st, tpred pred, const void *arg, int timeout_ms,
     char *why, size_t whylen)
 {
-	uint64_t end = ms_now() + (uint64_t)timeout_ms;
+	uint64_t end = tclock_ms() + (uint64_t)timeout_ms;
 	size_t checked = 0;
 	uint8_t *buf;
 	int n;
@@ -271,7 +263,7 @@ twait(struct qf_handle *h, struct tstore *st, tpred pred, const void *arg, int t
 				return (long)checked;
 			}
 		}
-		if (ms_now() >= end)
+		if (tclock_ms() >= end)
 			break;
 		n = qf_poll(h, buf, POLL_BUF, 200);
 		if (n < 0) {

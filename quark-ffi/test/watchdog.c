@@ -12,24 +12,16 @@
 
 #include "taskdump.h"
 #include "watchdog.h"
+#include "clock_ms.h"
 
 #define DIAG_LIMIT_MS	10000	/* reading /proc for the diagnosis, at most */
 #define KILL_WAIT_MS	5000	/* for the killed tasks to go */
 #define WHERE_LEN	1200	/* bytes of the diagnosis in the result line */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 tw_begin(struct tw_state *s, long i)
 {
-	s->started_ms = now_ms();
+	s->started_ms = tclock_ms();
 	__sync_synchronize();
 	s->cur = i;
 	__sync_synchronize();
@@ -40,7 +32,7 @@ tw_end(struct tw_state *s, long i, const char *name, int verdict)
 {
 	/* the case's line is out before the supervisor may count past it */
 	fflush(stdout);
-	fprintf(stderr, "quark-test: %s: %llu ms\n", name, (unsigned long long)(now_ms() - s->started_ms));
+	fprintf(stderr, "quark-test: %s: %llu ms\n", name, (unsigned long long)(tclock_ms() - s->started_ms));
 	if (verdict == 0)
 		s->passed++;
 	else if (verdict > 0)
@@ -84,7 +76,7 @@ describe(int st, char *out, size_t cap)
 static int
 kill_tree(pid_t self, pid_t runner, int *status, int *done, pid_t *pids)
 {
-	uint64_t end = now_ms() + KILL_WAIT_MS;
+	uint64_t end = tclock_ms() + KILL_WAIT_MS;
 	int n, i;
 
 	for (;;) {
@@ -92,7 +84,7 @@ kill_tree(pid_t self, pid_t runner, int *status, int *done, pid_t *pids)
 		for (i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
 		reap_any(runner, status, done);
-		if (n == 0 || now_ms() >= end)
+		if (n == 0 || tclock_ms() >= end)
 			break;
 		usleep(100 * 1000);
 	}
@@ -119,7 +111,7 @@ hung(struct tw_state *s, int limit_s, pid_t runner, int *status, int *done, tw_n
 	static pid_t pids[TD_MAX_PIDS];
 	static char where[WHERE_LEN], left[WHERE_LEN], what[128];
 	pid_t self = getpid();
-	uint64_t secs = (now_ms() - s->started_ms) / 1000;
+	uint64_t secs = (tclock_ms() - s->started_ms) / 1000;
 	long i = s->cur;
 	int n;
 
@@ -243,7 +235,7 @@ tw_run(long n, long round, int limit_s, tw_runner run, tw_namer name, void *arg)
 				overran = 1;
 				break;
 			}
-			if (!done && s->cur >= 0 && now_ms() - s->started_ms >= (uint64_t)limit_s * 1000) {
+			if (!done && s->cur >= 0 && tclock_ms() - s->started_ms >= (uint64_t)limit_s * 1000) {
 				hung(s, limit_s, runner, &status, &done, name, arg);
 				overran = 1;
 				break;
