@@ -11,6 +11,7 @@ import type { ProcessRecord } from '../../../../../quark-ffi/ts/record.js';
 import type { ProcessDatasetConfig } from '../../config.js';
 import type { Enrichment } from '../../enrich/index.js';
 import type { ProcessEvent } from '../../event.js';
+import { hostBootWall } from '../../boot-wall.js';
 import { clockTicksPerSecond } from '../procfs/boot.js';
 import { QuarkMetrics, newCounters, type BackendCounters } from './quark-metrics.js';
 import { isKernelThread, recordToProcessEvent } from './record-to-event.js';
@@ -102,7 +103,9 @@ class KernelTracingDataset implements PushDataset {
     if (this.handle.closed) return undefined;
     try {
       const rec = this.handle.lookup(pid);
-      return rec ? recordToProcessEvent(rec, this.ticks) : undefined;
+      if (rec === undefined || rec === null) return undefined;
+      rec.bootWallNs = hostBootWall.steady(rec.bootWallNs);
+      return recordToProcessEvent(rec, this.ticks);
     } catch {
       return undefined;
     }
@@ -113,6 +116,8 @@ class KernelTracingDataset implements PushDataset {
     const out: ProcessEvent[] = [];
     for (const rec of records) {
       if (!rec.flags.snapshot && !rec.flags.fork && !rec.flags.exec && !rec.flags.exit) continue;
+      // The same boot offset as the procfs reader and every other batch (boot-wall.ts).
+      rec.bootWallNs = hostBootWall.steady(rec.bootWallNs);
       const ev = recordToProcessEvent(rec, this.ticks);
       if (!ev) { this.counters.droppedNoIds++; continue; }
       if (isKernelThread(ev)) { this.counters.filteredKernelThreads++; continue; }

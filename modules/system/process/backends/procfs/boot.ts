@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostBootWall } from '../../boot-wall.js';
 import { bootWallNs } from '../../libc.js';
 
 let cachedTck: number | undefined;
@@ -28,13 +29,13 @@ export function clockTicksPerSecond(): number {
  * CLOCK_BOOTTIME, as the kernel_tracing backend takes it, so both backends give one
  * process the same process.start. /proc/stat's `btime` is whole seconds (the fraction,
  * up to a second, would shift every start); it is only the fallback, and what a
- * procRoot other than /proc (a test tree) offers. Read once per scrape: the offset moves
- * when the wall clock is stepped.
+ * procRoot other than /proc (a test tree) offers. Sampled once per scrape and kept steady
+ * across small clock steps, the same offset the kernel_tracing backend uses (boot-wall.ts).
  */
 export function bootTimeMs(procRoot = '/proc'): number {
   if (procRoot === '/proc') {
     const ns = bootWallNs();
-    if (ns !== undefined) return Number(ns / 1000n) / 1000;
+    if (ns !== undefined) return Number(hostBootWall.steady(ns) / 1000n) / 1000;
   }
   const text = readFileSync(`${procRoot}/stat`, 'latin1');
   const m = /^btime (\d+)$/m.exec(text);
