@@ -108,19 +108,17 @@ static int
 lin_reap(struct ctx *c, pid_t pid, int *verdict)
 {
 	char scratch[WHY_LEN];
-	struct timespec t0, t;
+	uint64_t end = tclock_ms() + REAP_TIMEOUT_S * 1000;
 	int status;
 	pid_t r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= REAP_TIMEOUT_S) {
+		if (tclock_ms() >= end) {
 			/* A child stuck in its own exit must not hang the whole run. */
 			*verdict = lin_stuck(c, pid, "a test process did not finish");
 			return LIN_REAP_STUCK;
@@ -140,18 +138,16 @@ lin_read(struct ctx *c, int fd, void *buf, size_t len, pid_t child, int *verdict
 {
 	char scratch[WHY_LEN];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	struct timespec t0, t;
+	uint64_t end = tclock_ms() + REAP_TIMEOUT_S * 1000;
 	ssize_t n;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (poll(&pfd, 1, 0) > 0) {
 			n = read(fd, buf, len);
 			if (n >= 0 || errno != EINTR)
 				return n;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= REAP_TIMEOUT_S) {
+		if (tclock_ms() >= end) {
 			*verdict = lin_stuck(c, child, "no word from a test process");
 			return LIN_REAP_STUCK;
 		}
@@ -357,14 +353,12 @@ static int
 hammer_main(void *p)
 {
 	struct hammer *h = p;
-	struct timespec t0, t;
+	uint64_t end = tclock_ms() + 250;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		mprotect(h->region, MT_REGION, PROT_READ);
 		mprotect(h->region, MT_REGION, PROT_READ | PROT_WRITE);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (!h->stop && (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 250);
+	} while (!h->stop && tclock_ms() < end);
 	syscall(SYS_exit, 0);
 	return 0;
 }
@@ -876,24 +870,6 @@ t_pidns_32_deep(struct ctx *c)
 	return T_OK;
 }
 
-struct init_thr {
-	const char *marker;
-	pid_t child;
-};
-
-static void *
-init_thread_fork(void *p)
-{
-	struct init_thr *a = p;
-
-	a->child = fork();
-	if (a->child == 0) {
-		execl("/bin/true", "/bin/true", a->marker, (char *)NULL);
-		_exit(127);
-	}
-	return NULL;
-}
-
 static void *
 idle_thread(void *p)
 {
@@ -930,7 +906,7 @@ t_pid1_multithreaded(struct ctx *c)
 			_exit(120);
 		init = fork();
 		if (init == 0) {
-			struct init_thr a = { m_thread, 0 };
+			struct fork_thr a = { m_thread, 0 };
 			pthread_t t;
 			pid_t kid, mid;
 			int k;
@@ -941,7 +917,7 @@ t_pid1_multithreaded(struct ctx *c)
 			for (k = 0; k < 3; k++)
 				if (pthread_create(&t, NULL, idle_thread, NULL) != 0)
 					_exit(125);
-			if (pthread_create(&t, NULL, init_thread_fork, &a) != 0)
+			if (pthread_create(&t, NULL, fork_in_thread, &a) != 0)
 				_exit(125);
 			pthread_join(t, NULL);
 			kid = fork();

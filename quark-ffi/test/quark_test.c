@@ -31,6 +31,7 @@
 #include "quark_ffi.h"
 #include "test_util.h"
 #include "test_hostile.h"
+#include "clock_ms.h"
 #include "taskdump.h"
 #include "watchdog.h"
 
@@ -90,19 +91,10 @@ wait_exit(struct ctx *c, pid_t pid)
  * among them, so records the kernel lost (each would cost a whole WAIT_MS)
  * cannot add up to minutes.
  */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 ms_left(uint64_t end_ms)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = tclock_ms();
 
 	return now >= end_ms ? 0 : (int)(end_ms - now);
 }
@@ -1148,7 +1140,7 @@ t_pressure(struct ctx *c)
 		pids[k] = tspawn(argv);
 	for (k = 0; k < N; k++)
 		treap(pids[k]);
-	end = mono_ms() + WAIT_MS;
+	end = tclock_ms() + WAIT_MS;
 	for (k = 0; k < N; k++) {
 		uint32_t p = (uint32_t)pids[k];
 
@@ -1231,7 +1223,7 @@ t_burst(struct ctx *c)
 	for (k = 0; k < N; k++)
 		treap(pids[k]);
 	t1 = secs_now();
-	end = mono_ms() + WAIT_MS;
+	end = tclock_ms() + WAIT_MS;
 	for (k = 0; k < N; k++) {
 		uint32_t p = (uint32_t)pids[k];
 
