@@ -5,28 +5,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHugeArgvVictim, TIB, VICTIM_PYTHON } from '../quark-ffi/huge-argv-victim.js';
+import { hugeArgvVictimOrSkip, TIB } from '../quark-ffi/huge-argv-victim.js';
 import { REPO_ROOT } from '../quark-ffi/procbeat-run.js';
 
 const READER = join(REPO_ROOT, 'dist', 'modules', 'system', 'process', 'backends', 'procfs', 'reader.js');
 
 test('procfs reads a process with a 64 TiB argv area at once, cut at the cap, with the true size from stat', { timeout: 120_000 }, async (t) => {
   if (process.geteuid?.() !== 0) { t.skip('needs root (runs the victim as nobody)'); return; }
-  if (!existsSync(VICTIM_PYTHON)) { t.skip(`${VICTIM_PYTHON} is not installed (it sets up the argv area)`); return; }
-  const dir = mkdtempSync(join(tmpdir(), 'procbeat-procfs-hostile-'));
-  chmodSync(dir, 0o755);
-  let victim: ChildProcess | undefined;
+  const made = await hugeArgvVictimOrSkip(t, 'procbeat-procfs-hostile-', 64 * TIB);
+  if (made === undefined) return;
+  const { dir, victim } = made;
   try {
-    try {
-      victim = await startHugeArgvVictim(dir, 64 * TIB);
-    } catch (err) {
-      t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
     // In a child with a deadline: the unfixed reader reads the whole area and never returns.
     const script = `import(${JSON.stringify(READER)}).then((m) => {
       const out = m.readProcess(${victim.pid}, { procRoot: '/proc', bootMs: 0, clockTicks: 100, maxArgsBytes: 65536, euid: 0 });
@@ -40,7 +32,7 @@ test('procfs reads a process with a 64 TiB argv area at once, cut at the cap, wi
     assert.equal(got.truncated, true);
     assert.equal(got.orig, 64 * TIB);
   } finally {
-    victim?.kill('SIGKILL');
+    victim.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHugeArgvVictim, TIB, VICTIM_PYTHON } from './huge-argv-victim.js';
+import { hugeArgvVictimOrSkip, TIB } from './huge-argv-victim.js';
 import { docField as get, kernelTracingUnavailable, OutputReader, ProcbeatRun, writeKernelTracingConfig } from './procbeat-run.js';
 
 type Doc = Record<string, unknown>;
@@ -28,18 +28,11 @@ async function waitForDoc(reader: OutputReader, docs: Doc[], pred: (d: Doc) => b
 test('a 64 TiB argv area set up by an unprivileged user does not stall procbeat run', { timeout: 180_000 }, async (t) => {
   const why = await kernelTracingUnavailable();
   if (why) { t.skip(why); return; }
-  if (!existsSync(VICTIM_PYTHON)) { t.skip(`${VICTIM_PYTHON} is not installed (it sets up the argv area)`); return; }
-  const dir = mkdtempSync(join(tmpdir(), 'procbeat-hostile-'));
-  chmodSync(dir, 0o755);
-  let victim: ChildProcess | undefined;
+  const made = await hugeArgvVictimOrSkip(t, 'procbeat-hostile-', 64 * TIB);
+  if (made === undefined) return;
+  const { dir, victim } = made;
   let beat: ProcbeatRun | undefined;
   try {
-    try {
-      victim = await startHugeArgvVictim(dir, 64 * TIB);
-    } catch (err) {
-      t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
     const started = Date.now();
     beat = new ProcbeatRun(writeKernelTracingConfig(dir));
     // Without the fix qf_open reads the whole 64 TiB area and never gets here.
@@ -56,7 +49,7 @@ test('a 64 TiB argv area set up by an unprivileged user does not stall procbeat 
     assert.ok(openedMs < 15_000, `quark-ffi took ${openedMs} ms to open beside a 64 TiB argv area`);
   } finally {
     await beat?.stop();
-    victim?.kill('SIGKILL');
+    victim.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

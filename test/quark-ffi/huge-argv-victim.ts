@@ -4,8 +4,10 @@
  * command line to its end stall on it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { REPO_ROOT } from './procbeat-run.js';
 
 export const VICTIM_PYTHON = '/usr/bin/python3';
@@ -29,4 +31,24 @@ export function startHugeArgvVictim(dir: string, areaBytes: number): Promise<Chi
     child.stderr?.on('data', onData);
     child.on('exit', (code) => reject(new Error(`the victim exited (${code}): ${out.trim()}`)));
   });
+}
+
+/**
+ * The victim, started in a fresh world-readable directory (the test removes it); undefined
+ * when this host cannot make one, after skipping the test with the reason.
+ */
+export async function hugeArgvVictimOrSkip(t: TestContext, prefix: string, areaBytes: number): Promise<{ dir: string; victim: ChildProcess } | undefined> {
+  if (!existsSync(VICTIM_PYTHON)) {
+    t.skip(`${VICTIM_PYTHON} is not installed (it sets up the argv area)`);
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  try {
+    return { dir, victim: await startHugeArgvVictim(dir, areaBytes) };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip(`cannot set up the argv area here: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }
