@@ -131,29 +131,43 @@ export class Runner {
 
   /** Each event is queued before the next is built; only a full queue or a turn of the event loop waits. */
   private async publishBatch(batch: EventBatch, key: string, processing: ModuleProcessing | undefined): Promise<void> {
-    const offer = this.options.pipeline.offer?.bind(this.options.pipeline);
-    if (offer === undefined) {
-      for (const event of batch) await this.publish(event, key, processing);
-      return;
-    }
+    // Counted a stretch at a time: this loop runs once per kernel record.
     let n = 0;
     for (const event of batch) {
       n++;
-      const processed = processing === undefined ? event : processing.run(event);
-      if (processed instanceof Promise) {
-        this.publishHeld(processed, key);
-      } else if (processed !== null) {
-        const wait = offer(processed);
-        if (wait !== undefined) await wait;
-      }
+      const wait = this.deliver(event, key, processing);
+      if (wait !== undefined) await wait;
       if (++this.sinceYield >= YIELD_EVERY) {
         this.ns.inc(`${key}.events`, n);
         n = 0;
-        this.sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.turn();
       }
     }
     this.ns.inc(`${key}.events`, n);
+  }
+
+  /**
+   * The module block's own settings and processors (before the global ones: beats' order),
+   * then into the pipeline. A promise only when the event must wait for room in the queue.
+   */
+  private deliver(event: BeatEvent, key: string, processing: ModuleProcessing | undefined): Promise<void> | undefined {
+    const processed = processing === undefined ? event : processing.run(event);
+    if (processed instanceof Promise) {
+      this.publishHeld(processed, key);
+      return undefined;
+    }
+    if (processed === null) return undefined;
+    const pipeline = this.options.pipeline;
+    return pipeline.offer !== undefined ? pipeline.offer(processed) : pipeline.publish(processed);
+  }
+
+  /**
+   * A publish into a queue with room resolves as a microtask; a source that always has an
+   * event ready would then never let timers, I/O or the HTTP endpoint run.
+   */
+  private turn(): Promise<void> {
+    this.sinceYield = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private publishHeld(held: Promise<BeatEvent | null>, key: string): void {
@@ -177,20 +191,10 @@ export class Runner {
   }
 
   private async publish(event: BeatEvent, key: string, processing: ModuleProcessing | undefined): Promise<void> {
-    // The module block's own settings and processors run before the global ones (beats' order).
-    const processed = processing === undefined ? event : processing.run(event);
-    if (processed instanceof Promise) {
-      this.publishHeld(processed, key);
-    } else if (processed !== null) {
-      await this.options.pipeline.publish(processed);
-    }
+    const wait = this.deliver(event, key, processing);
+    if (wait !== undefined) await wait;
     this.ns.inc(`${key}.events`);
-    // A publish into a queue with room resolves as a microtask; a source that always has an
-    // event ready would then never let timers, I/O or the HTTP endpoint run. Yield now and then.
-    if (++this.sinceYield >= YIELD_EVERY) {
-      this.sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    if (++this.sinceYield >= YIELD_EVERY) await this.turn();
   }
 }
 
