@@ -103,12 +103,16 @@ class KernelTracingDataset implements PushDataset {
     if (this.handle.closed) return undefined;
     try {
       const rec = this.handle.lookup(pid);
-      if (rec === undefined || rec === null) return undefined;
-      rec.bootWallNs = hostBootWall.steady(rec.bootWallNs);
-      return recordToProcessEvent(rec, this.ticks);
+      return rec ? this.eventOf(rec) : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** A record as a ProcessEvent, dated with the boot offset the procfs reader uses too (boot-wall.ts). */
+  private eventOf(rec: ProcessRecord): ProcessEvent | undefined {
+    rec.bootWallNs = hostBootWall.steady(rec.bootWallNs);
+    return recordToProcessEvent(rec, this.ticks);
   }
 
   /** The records worth an event, as ProcessEvents; the rest counted by reason. */
@@ -116,9 +120,7 @@ class KernelTracingDataset implements PushDataset {
     const out: ProcessEvent[] = [];
     for (const rec of records) {
       if (!rec.flags.snapshot && !rec.flags.fork && !rec.flags.exec && !rec.flags.exit) continue;
-      // The same boot offset as the procfs reader and every other batch (boot-wall.ts).
-      rec.bootWallNs = hostBootWall.steady(rec.bootWallNs);
-      const ev = recordToProcessEvent(rec, this.ticks);
+      const ev = this.eventOf(rec);
       if (!ev) { this.counters.droppedNoIds++; continue; }
       if (isKernelThread(ev)) { this.counters.filteredKernelThreads++; continue; }
       if (ev.pid === this.selfPid && !this.config.includeSelf) { this.counters.filteredSelf++; continue; }
