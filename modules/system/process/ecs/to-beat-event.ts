@@ -10,6 +10,7 @@ import type { ProcessEvent } from '../event.js';
 import { capabilityNames, ecsCapabilityNames } from './capabilities.js';
 import { processEntityId } from './entity-id.js';
 import { processMessage } from './message.js';
+import { isInteractiveTty } from './tty.js';
 import { isoTime as iso } from './iso-time.js';
 
 export interface EcsContext {
@@ -31,12 +32,6 @@ function attach(obj: Fields, key: string, child: Fields): void {
     obj[key] = child;
     return;
   }
-}
-
-
-/** ECS process.interactive: a pts (major 136-143) or a virtual console / serial tty (major 4). */
-export function isInteractiveTty(tty: { major: number; minor: number }): boolean {
-  return (tty.major >= 136 && tty.major <= 143) || (tty.major === 4 && tty.minor >= 0 && tty.minor <= 255);
 }
 
 function eventKind(ev: ProcessEvent): 'state' | 'event' {

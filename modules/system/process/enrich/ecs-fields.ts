@@ -8,6 +8,7 @@ import { processEntityId } from '../ecs/entity-id.js';
 import type { ProcessEvent, RelatedMemo, RelatedProcess } from '../event.js';
 import type { NameResolver } from './user-names.js';
 import { isoTime as iso } from '../ecs/iso-time.js';
+import { isInteractiveTty } from '../ecs/tty.js';
 
 export interface EnrichmentEcsContext {
   hostId: string;
@@ -39,8 +40,6 @@ function named(id: number, name: string | undefined): Fields {
 }
 
 
-const isInteractive = (tty: { major: number; minor: number }): boolean =>
-  (tty.major >= 136 && tty.major <= 143) || (tty.major === 4 && tty.minor <= 255);
 
 /** Parents and leaders are named on many documents: their ids are kept with the table entry, not rehashed each time. */
 function entityId(ctx: EnrichmentEcsContext, rel: { pid: number; startBootNs?: bigint; memo?: RelatedMemo }): string | undefined {
@@ -141,7 +140,7 @@ function putRelated(target: Fields, rel: RelatedProcess, ctx: EnrichmentEcsConte
   }
   set(target, 'working_directory', rel.cwd);
   if (rel.tty !== undefined) {
-    target.interactive = isInteractive(rel.tty);
+    target.interactive = isInteractiveTty(rel.tty);
     if (rel.tty.major !== 0) target.tty = { char_device: { major: rel.tty.major, minor: rel.tty.minor } };
   }
   const c = rel.creds;
