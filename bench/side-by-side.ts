@@ -11,7 +11,7 @@
  *  - spawn rate (N / the workload's wall time) and slowdown (alone's rate / this rate),
  *  - CPU per process: the consumer's utime + stime from the start of the workload until
  *    every tagged process was seen in its output (or the output was quiet for 5 s), / N,
- *  - peak RSS (VmHWM since the consumer started) and RSS at rest (VmRSS 3 s after drain),
+ *  - peak RSS (VmHWM since the consumer started) and RSS at rest (VmRSS 10 s after drain),
  *  - processes captured complete (a document carrying the process's own argv; for the C
  *    consumer a record flagged COMPLETE), and events lost (process@quark.lost / ring lost).
  * Then (not with --quick) one procbeat sees 100,000 processes in steps of 20,000: RSS after
@@ -79,6 +79,11 @@ export interface SideBySideResult {
 
 const COUNT_CONSUMER = join(REPO_ROOT, 'quark-ffi', 'build', 'count-consumer');
 const QUIET_MS = 5000;
+/**
+ * When RSS at rest is read, after the output drained: past procbeat's `memory.release_after`
+ * (6 s), as a user looking a little after a burst would see it.
+ */
+const REST_AFTER_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 300_000;
 
 /**
@@ -175,7 +180,7 @@ async function runProcbeat(bin: string, n: number, forkers: number, hashing: boo
     await waitDrained(() => counter.poll(), w.processes, QUIET_MS);
     const cpu = cpuSeconds(beat.pid) - cpu0;
     const peak = statusMiB(beat.pid, 'VmHWM');
-    await sleep(3000);
+    await sleep(REST_AFTER_MS);
     const rest = statusMiB(beat.pid, 'VmRSS');
     await beat.stop();
     counter.poll();
@@ -253,7 +258,7 @@ async function runCountConsumer(bin: string, n: number, forkers: number, log: Lo
     await waitDrained(() => c.tagged, w.processes, QUIET_MS);
     const cpu = cpuSeconds(pid) - cpu0;
     const peak = statusMiB(pid, 'VmHWM');
-    await sleep(3000);
+    await sleep(REST_AFTER_MS);
     const rest = statusMiB(pid, 'VmRSS');
     c.child.kill('SIGTERM');
     const totals = await c.done;
@@ -284,7 +289,7 @@ async function runFlat(bin: string, total: number, step: number, forkers: number
       const w = await timedWorkload(bin, Math.min(step, total - spawned), forkers, tag);
       spawned += w.processes;
       await waitDrained(() => counter.poll(), spawned, QUIET_MS);
-      await sleep(3000);
+      await sleep(REST_AFTER_MS);
       const s = { processes: spawned, rssMiB: statusMiB(beat.pid, 'VmRSS'), peakRssMiB: statusMiB(beat.pid, 'VmHWM'), capturedComplete: counter.poll() };
       out.push(s);
       log(`flat: ${JSON.stringify(s)}`);

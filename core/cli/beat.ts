@@ -5,6 +5,7 @@ import type { Output } from '../api/output.js';
 import { loadBeatInfo } from '../beat/info.js';
 import type { ProcbeatConfig } from '../config/types.js';
 import { componentLogger, createLogger, type LoggerHandle } from '../logging/logger.js';
+import { HeapRelease } from '../memory/heap-release.js';
 import { startMetricsLog } from '../monitoring/metrics-log.js';
 import { PromMetricsRegistry } from '../monitoring/registry.js';
 import { startMonitoringServer, type MonitoringServer } from '../monitoring/server.js';
@@ -152,6 +153,9 @@ export async function runBeat(config: ProcbeatConfig, io: CommandIO, options: Ru
 
   const runner = new Runner({ plans, pipeline, logger, metrics, info, processing: moduleProcessing });
   runner.start();
+  const heapRelease = new HeapRelease({ idleMs: config.memory.releaseAfterMs, metrics: metrics.namespace('beat') });
+  heapRelease.start();
+  cleanups.push(() => heapRelease.stop());
   log.info(`${info.name} is running; stop it with SIGINT or SIGTERM`);
 
   const reason = await Promise.race([options.stopWhen ?? signals.stopped, signals.stopped]);

@@ -269,6 +269,7 @@ function build(
       disk: diskQueue(s, tree, home, data),
     },
     http: { enabled: s.http.enabled, host: s.http.host, port: s.http.port },
+    memory: { releaseAfterMs: parseDuration(s.memory.release_after)! },
     logging: {
       level: s.logging.level,
       toStderr: s.logging.to_stderr,
@@ -312,6 +313,7 @@ interface RawSettings {
     };
   };
   http: { enabled: boolean; host: string; port: number };
+  memory: { release_after: string | number };
   logging: {
     level: LogLevel;
     to_stderr: boolean;

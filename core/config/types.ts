@@ -41,6 +41,8 @@ export interface ProcbeatConfig {
     readonly disk: DiskQueueConfig | undefined;
   };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  /** `memory.*`: when the heap grown in a burst is given back (0: never). */
+  readonly memory: { readonly releaseAfterMs: number };
   readonly logging: {
     readonly level: LogLevel;
     readonly toStderr: boolean;

@@ -2,6 +2,7 @@ import { isSchemaLeaf, type SchemaLeaf, type SchemaSection } from './section.js'
 import { generalSchema } from './general.js';
 import { httpSchema } from './http.js';
 import { loggingSchema } from './logging.js';
+import { memorySchema } from './memory.js';
 import { pathSchema } from './path.js';
 import { queueSchema } from './queue.js';
 import { setupSchema } from './setup.js';
@@ -18,6 +19,7 @@ export const SCHEMA_SECTIONS: readonly SchemaSection[] = [
   pathSchema,
   queueSchema,
   httpSchema,
+  memorySchema,
   loggingSchema,
   setupSchema,
 ];
