@@ -12,7 +12,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { MetricsNamespace } from '../api/metrics.js';
-import { mallocTrim } from './malloc-trim.js';
+import { mallocTrim } from './glibc.js';
 
 /** What the release reads and does; the defaults are the real heap, clock and collector. */
 export interface HeapReleaseDeps {
