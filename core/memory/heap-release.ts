@@ -1,12 +1,12 @@
 /**
  * Gives the V8 heap back to the system after a burst. Under a fork storm V8 grows its heap
  * well beyond what procbeat keeps (its young generation and old-space headroom); once the
- * burst is over, V8's own memory reducer returns that only some 20 s later. Here, as soon
- * as procbeat has been nearly idle for `idleMs` and the heap holds at least `minSlackBytes`
- * it does not use, a full collection returns the old-space part; V8 gives up its grown
- * young generation (up to 32 MiB) only in a later collection, so while that much is still
- * unused, up to two more follow, 6 s apart. Each also trims glibc's arenas. It never runs while busy, so it costs nothing
- * under load; each run is one pause of a few ms per MiB still in use.
+ * burst is over, V8's own memory reducer returns that only some 20 s later. Here, once
+ * procbeat has been nearly idle for `idleMs` and the heap holds at least `minSlackBytes` it
+ * does not use, a collection returns the old-space part and glibc's arenas are trimmed.
+ * V8 gives up its grown young generation (up to 32 MiB) only in a later collection, so
+ * while that much is still unused, up to two more follow, 6 s apart. It never runs while
+ * busy, so it costs nothing under load; each run is one pause of a few ms per MiB in use.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -51,8 +51,9 @@ let exposedGc: ExposedGc | undefined;
 
 /**
  * V8's collector, exposed at runtime (node runs without --expose-gc): a young-generation
- * collection first, which shrinks the young generation when V8's allocation rate is low
- * (a full collection alone leaves it at its grown size), then a full one for old space.
+ * collection first, which shrinks the young generation when V8's allocation rate has been
+ * low (a full collection alone left it at its grown size in our runs), then a full one for
+ * old space, then malloc_trim.
  */
 function fullCollection(): void {
   if (exposedGc === undefined) {
