@@ -4,31 +4,17 @@
  * LDAP, SSSD or extrausers accounts get names as with Auditbeat). Name lookups run on a
  * native thread: a slow directory never holds the event loop.
  */
-import { DataType, load, open } from 'ffi-rs';
+import { DataType, load } from 'ffi-rs';
+import { LIBC, libcOpened } from '../../../core/native/libc.js';
 
-const LIB = 'procbeat-libc';
 const CLOCK_REALTIME = 0;
 const CLOCK_BOOTTIME = 7;
 const ERANGE = 34;
 
-let opened: boolean | undefined;
-
-function ensureOpen(): boolean {
-  if (opened !== undefined) return opened;
-  try {
-    open({ library: LIB, path: 'libc.so.6' });
-    opened = true;
-  } catch {
-    // Not glibc (musl names it differently): callers fall back to what /proc tells.
-    opened = false;
-  }
-  return opened;
-}
-
 function clockNs(clock: number): bigint | undefined {
   const ts = Buffer.alloc(16);
   const rc = load({
-    library: LIB, funcName: 'clock_gettime', retType: DataType.I32,
+    library: LIBC, funcName: 'clock_gettime', retType: DataType.I32,
     paramsType: [DataType.I32, DataType.U8Array], paramsValue: [clock, ts],
   });
   if (rc !== 0) return undefined;
@@ -40,7 +26,7 @@ function clockNs(clock: number): bigint | undefined {
  * quark-ffi puts in every batch; undefined when libc cannot be called.
  */
 export function bootWallNs(): bigint | undefined {
-  if (!ensureOpen()) return undefined;
+  if (!libcOpened()) return undefined;
   const real = clockNs(CLOCK_REALTIME);
   const boot = clockNs(CLOCK_BOOTTIME);
   return real === undefined || boot === undefined ? undefined : real - boot;
@@ -62,13 +48,13 @@ export class NameServiceError extends Error {}
  * id. Throws NameServiceError when the lookup itself fails (the directory is unreachable).
  */
 export async function nameServiceLookup(kind: 'user' | 'group', id: number): Promise<string | undefined> {
-  if (!ensureOpen()) throw new NameServiceError('libc.so.6 cannot be loaded');
+  if (!libcOpened()) throw new NameServiceError('libc.so.6 cannot be loaded');
   const funcName = kind === 'user' ? 'getpwuid_r' : 'getgrgid_r';
   for (let size = FIRST_BUFFER; size <= MAX_BUFFER; size *= 4) {
     const buf = Buffer.alloc(STRINGS_AT + size);
     const strings = buf.subarray(STRINGS_AT);
     const rc = await load({
-      library: LIB, funcName, retType: DataType.I32,
+      library: LIBC, funcName, retType: DataType.I32,
       paramsType: [DataType.U32, DataType.U8Array, DataType.U8Array, DataType.U64, DataType.U8Array],
       paramsValue: [id >>> 0, buf.subarray(STRUCT_AT, RESULT_AT), strings, strings.length, buf.subarray(RESULT_AT, STRINGS_AT)],
       runInNewThread: true,
