@@ -16,6 +16,7 @@
 
 #include "taskdump.h"
 #include "clock_ms.h"
+#include "read_small.h"
 
 #define TD_THREADS	64	/* threads dumped per process */
 #define TD_SUM		2048	/* bytes of the one-line summary, at most */
@@ -32,21 +33,15 @@ struct td_shared {
 static int
 read_file(struct td_shared *sh, const char *path, char *buf, size_t cap)
 {
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	ssize_t got;
 
 	snprintf(sh->reading, sizeof(sh->reading), "%s", path);
 	__sync_synchronize();
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
+	got = tread_small(path, buf, cap);
+	if (got == -1) {
 		snprintf(buf, cap, "(%s)", strerror(errno));
 		return -1;
 	}
-	while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	buf[got] = 0;
 	while (got > 0 && buf[got - 1] == '\n')
 		buf[--got] = 0;
 	return 0;
@@ -241,18 +236,11 @@ int
 td_ppid(const char *pid)
 {
 	char path[64], buf[512], *p;
-	int fd, ppid;
-	ssize_t len;
+	int ppid;
 
 	snprintf(path, sizeof(path), "/proc/%.16s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (tread_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = 0;
 	/* the name in parentheses may hold anything: the fields start after the last ')' */
 	p = strrchr(buf, ')');
 	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)

@@ -30,6 +30,7 @@
 #include "aggregate.h"
 #include "cache.h"
 #include "clock_ms.h"
+#include "read_small.h"
 
 #define WAIT_MS		15000
 #define BIG_ARG		(60 * 1024)
@@ -137,17 +138,10 @@ static int
 self_stat(unsigned long long *f, int nf)
 {
 	char buf[4096], *s, *end;
-	ssize_t n;
-	int fd, k;
+	int k;
 
-	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (tread_small("/proc/self/stat", buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	s = strrchr(buf, ')');
 	if (s == NULL)
 		return -1;
@@ -365,16 +359,9 @@ static long
 vm_rss_kib(void)
 {
 	char buf[4096], *p;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (tread_small("/proc/self/status", buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = strstr(buf, "VmRSS:");
 	return p != NULL ? strtol(p + 6, NULL, 10) : -1;
 }
@@ -837,20 +824,14 @@ h_zombie_and_churn(uint32_t backends, char *why, size_t whylen)
 	struct qf_handle *h = NULL;
 	uint64_t end = tclock_ms() + 5000;
 	uint32_t pid;
-	int fd, ret = H_OK;
-	ssize_t n;
+	int ret = H_OK;
 
 	zombie = fork();
 	if (zombie == 0)
 		_exit(7);
 	snprintf(path, sizeof(path), "/proc/%d/stat", zombie);
 	while (state != 'Z' && tclock_ms() < end) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
+		if (tread_small(path, buf, sizeof(buf)) > 0) {
 			p = strrchr(buf, ')');
 			state = p != NULL ? p[2] : 0;
 		}
