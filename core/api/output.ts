@@ -32,6 +32,25 @@ export function isEncoded(event: OutputEvent): event is EncodedEvent {
   return (event as Partial<EncodedEvent>).encoded === true;
 }
 
+/** The event serialised by `serialise`; a serialiser that throws gives the event its error. */
+export function encodeWith(event: BeatEvent, serialise: (event: BeatEvent) => string): EncodedEvent {
+  try {
+    return { encoded: true, body: serialise(event) };
+  } catch (err) {
+    return { encoded: true, body: '', error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * The text an output sends for an event of its batch: the body encoded when it was queued,
+ * or `serialise(event)` now. Throws the encode error, so both cases fail the same way.
+ */
+export function bodyOf(event: OutputEvent, serialise: (event: BeatEvent) => string): string {
+  if (!isEncoded(event)) return serialise(event);
+  if (event.error !== undefined) throw new Error(event.error);
+  return event.body;
+}
+
 /** Memory an encoded event holds while queued (string characters plus the object itself). */
 export function encodedBytes(event: EncodedEvent): number {
   return event.body.length + (event.head?.length ?? 0) + 64;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { toDocument, type BeatEvent } from '../api/event.js';
 import { ndjsonLine } from './file/ndjson.js';
 import type { MetricsNamespace, MetricsRegistry } from '../api/metrics.js';
-import { isEncoded, type BatchResult, type EncodedEvent, type Output, type OutputEvent } from '../api/output.js';
+import { bodyOf, encodeWith, type BatchResult, type EncodedEvent, type Output, type OutputEvent } from '../api/output.js';
 import { optionsParser, registerOutput } from './registry.js';
 
 /** `output.console`: every event as one JSON document per line on stdout (`pretty`: indented). */
@@ -43,25 +43,18 @@ export class ConsoleOutput implements Output {
   }
 
   encode(event: BeatEvent): EncodedEvent {
-    try {
-      return { encoded: true, body: this.line(event) };
-    } catch (err) {
-      return { encoded: true, body: '', error: err instanceof Error ? err.message : String(err) };
-    }
+    return encodeWith(event, this.line);
   }
 
-  private line(event: BeatEvent): string {
-    return this.options.pretty ? `${JSON.stringify(toDocument(event), null, 2)}\n` : ndjsonLine(event);
-  }
+  private readonly line = (event: BeatEvent): string =>
+    this.options.pretty ? `${JSON.stringify(toDocument(event), null, 2)}\n` : ndjsonLine(event);
 
   async publish(events: readonly OutputEvent[]): Promise<BatchResult> {
     let unencodable = 0;
     const lines: string[] = [];
     for (const event of events) {
       try {
-        if (!isEncoded(event)) lines.push(this.line(event));
-        else if (event.error !== undefined) throw new Error(event.error);
-        else lines.push(event.body);
+        lines.push(bodyOf(event, this.line));
       } catch (err) {
         unencodable++;
         this.logger.error({ err }, 'console output: cannot encode an event as JSON; it is dropped');

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BeatEvent } from '../../api/event.js';
 import type { MetricsNamespace, MetricsRegistry } from '../../api/metrics.js';
-import { isEncoded, type BatchResult, type EncodedEvent, type Output, type OutputEvent } from '../../api/output.js';
+import { bodyOf, encodeWith, type BatchResult, type EncodedEvent, type Output, type OutputEvent } from '../../api/output.js';
 import { ndjsonLine } from './ndjson.js';
 import type { FileOptions } from './options.js';
 import { PartialWriteError, RotatingFile, WRITE_CHUNK_BYTES } from './rotator.js';
@@ -65,11 +65,7 @@ export class FileOutput implements Output {
   }
 
   encode(event: BeatEvent): EncodedEvent {
-    try {
-      return { encoded: true, body: ndjsonLine(event) };
-    } catch (err) {
-      return { encoded: true, body: '', error: err instanceof Error ? err.message : String(err) };
-    }
+    return encodeWith(event, ndjsonLine);
   }
 
   publish(events: readonly OutputEvent[], signal?: AbortSignal): Promise<BatchResult> {
@@ -94,7 +90,7 @@ export class FileOutput implements Output {
       let sliceChars = 0;
       while (next < events.length && sliceChars < WRITE_CHUNK_BYTES) {
         try {
-          const line = lineOf(events[next]!);
+          const line = bodyOf(events[next]!, ndjsonLine);
           lines.push(line);
           sliceChars += line.length;
         } catch (err) {
@@ -138,12 +134,6 @@ export class FileOutput implements Output {
     await this.tail;
     await this.file.close();
   }
-}
-
-function lineOf(event: OutputEvent): string {
-  if (!isEncoded(event)) return ndjsonLine(event);
-  if (event.error !== undefined) throw new Error(event.error);
-  return event.body;
 }
 
 export async function createFileOutput(
