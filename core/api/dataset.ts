@@ -20,7 +20,6 @@ export interface DatasetContext {
   readonly signal: AbortSignal;
 }
 
-/** Runs until `signal` aborts; the runner pulls the next event only when the queue has room. */
 /**
  * Events a push dataset hands over together (e.g. the records of one kernel poll). The
  * runner iterates it once, synchronously, publishing each event before taking the next:
@@ -29,6 +28,7 @@ export interface DatasetContext {
  */
 export type EventBatch = Iterable<BeatEvent>;
 
+/** Runs until `signal` aborts; the runner pulls the next event only when the queue has room. */
 export interface PushDataset {
   readonly kind: 'push';
   events(signal: AbortSignal): AsyncIterable<BeatEvent>;

@@ -30,7 +30,10 @@ export interface QuarkOpenOptions {
   cacheGraceMs?: number;
   /** Emit the initial /proc snapshot as SNAPSHOT records. Default true. */
   snapshot?: boolean;
-  /** Size of the reusable poll buffer in bytes; at least 256 KiB (the default: a poll hands over what the consumer maps before its objects age out of V8's young generation). */
+  /**
+   * Size of the reusable poll buffer in bytes; at least 256 KiB, which is also the default:
+   * a poll hands over what the consumer maps before its objects age out of V8's young generation.
+   */
   pollBufferBytes?: number;
   /** Process cache bound in MiB of strings (beside maxCacheSize entries). Default 256. */
   maxCacheMib?: number;
@@ -184,7 +187,7 @@ export class QuarkHandle {
       runInNewThread: true,
     });
     if (isNullPointer(ptr)) throw new QuarkOpenError(cString(err) || 'qf_open failed without a reason');
-    const size = Math.max(MIN_POLL_BUFFER, Math.min(options.pollBufferBytes ?? 256 * 1024, MAX_POLL_BUFFER));
+    const size = Math.max(MIN_POLL_BUFFER, Math.min(options.pollBufferBytes ?? MIN_POLL_BUFFER, MAX_POLL_BUFFER));
     return new QuarkHandle(ptr, size);
   }
 

@@ -79,11 +79,6 @@ export interface ExecutableFacts {
 }
 
 /**
- * Another process this event's process is related to (parent, group / session / entry leader),
- * as the enrichment's process table knows it. `startBootNs` feeds the same entity_id function
- * the process itself uses, so the ids are equal wherever one process is named.
- */
-/**
  * What is derived from a related process for its children's documents, kept with its table
  * entry so each is made once per process rather than once per child. Each value keeps the
  * input it was made from and is remade when that changed.
@@ -95,6 +90,11 @@ export interface RelatedMemo {
   entityId?: { pid: number; startBootNs: bigint; hostId: string; id: string };
 }
 
+/**
+ * Another process this event's process is related to (parent, group / session / entry leader),
+ * as the enrichment's process table knows it. `startBootNs` feeds the same entity_id function
+ * the process itself uses, so the ids are equal wherever one process is named.
+ */
 export interface RelatedProcess {
   pid: number;
   vpid?: number;

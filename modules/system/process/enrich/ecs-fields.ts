@@ -39,8 +39,6 @@ function named(id: number, name: string | undefined): Fields {
   return name === undefined ? { id: String(id) } : { id: String(id), name };
 }
 
-
-
 /** Parents and leaders are named on many documents: their ids are kept with the table entry, not rehashed each time. */
 function entityId(ctx: EnrichmentEcsContext, rel: { pid: number; startBootNs?: bigint; memo?: RelatedMemo }): string | undefined {
   const { pid, startBootNs } = rel;
